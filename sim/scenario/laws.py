@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
@@ -101,7 +101,7 @@ class Exponential(_Law):
     mean: float = Field(gt=0)
 
 
-Law = Annotated[Union[Constant, Uniform, Lognormal, Normal, Exponential], Field(discriminator="kind")]
+Law = Annotated[Constant | Uniform | Lognormal | Normal | Exponential, Field(discriminator="kind")]
 
 LAW_NAMES = ("constant", "uniform", "lognormal", "normal", "exponential")
 
@@ -117,7 +117,7 @@ def _tagged(value: Any, parse: Callable[[object], float], what: str, example: st
             f"expected a {what} like {example!r} or a one-key law "
             f"({', '.join(LAW_NAMES)}), got {value!r}"
         )
-    (name, args), = value.items()
+    ((name, args),) = value.items()
     if name == "kind":
         return value
     if name == "constant":
@@ -158,24 +158,53 @@ def law_type(parse: Callable[[object], float], what: str, example: str) -> Any:
     quantity = {"type": ["string", "number"], "description": f"a {what}, e.g. {example!r}"}
     pair = {"type": "array", "items": quantity, "minItems": 2, "maxItems": 2}
     json_schema = {
-        "description": f"a constant {what} ({example!r}) or a law: "
-        + ", ".join(LAW_NAMES),
+        "description": f"a constant {what} ({example!r}) or a law: " + ", ".join(LAW_NAMES),
         "anyOf": [
             quantity,
-            {"type": "object", "properties": {"constant": quantity}, "required": ["constant"],
-             "additionalProperties": False},
-            {"type": "object", "properties": {"uniform": pair}, "required": ["uniform"],
-             "additionalProperties": False},
-            {"type": "object", "required": ["lognormal"], "additionalProperties": False,
-             "properties": {"lognormal": {"type": "object", "additionalProperties": False,
-                                          "required": ["median", "p99"],
-                                          "properties": {"median": quantity, "p99": quantity}}}},
-            {"type": "object", "required": ["normal"], "additionalProperties": False,
-             "properties": {"normal": {"type": "object", "additionalProperties": False,
-                                       "required": ["mean", "std"],
-                                       "properties": {"mean": quantity, "std": quantity}}}},
-            {"type": "object", "properties": {"exponential": quantity},
-             "required": ["exponential"], "additionalProperties": False},
+            {
+                "type": "object",
+                "properties": {"constant": quantity},
+                "required": ["constant"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"uniform": pair},
+                "required": ["uniform"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "required": ["lognormal"],
+                "additionalProperties": False,
+                "properties": {
+                    "lognormal": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["median", "p99"],
+                        "properties": {"median": quantity, "p99": quantity},
+                    }
+                },
+            },
+            {
+                "type": "object",
+                "required": ["normal"],
+                "additionalProperties": False,
+                "properties": {
+                    "normal": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["mean", "std"],
+                        "properties": {"mean": quantity, "std": quantity},
+                    }
+                },
+            },
+            {
+                "type": "object",
+                "properties": {"exponential": quantity},
+                "required": ["exponential"],
+                "additionalProperties": False,
+            },
         ],
     }
     return Annotated[

@@ -21,7 +21,7 @@ Defaults and their sources:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -93,8 +93,12 @@ class Stream(Strict):
     jitter: Time = Field(
         default=0.0, ge=0, description="each release is late by a uniform draw in [0, jitter]"
     )
-    poisson: Frequency | None = Field(default=None, gt=0, description="mean rate of a Poisson stream")
-    payload: SizeLaw = Field(description="payload size: a size or a law (uniform, exponential, normal)")
+    poisson: Frequency | None = Field(
+        default=None, gt=0, description="mean rate of a Poisson stream"
+    )
+    payload: SizeLaw = Field(
+        description="payload size: a size or a law (uniform, exponential, normal)"
+    )
     qos: QoS = 0
     requirement: Requirement | None = None
 
@@ -111,7 +115,9 @@ class Stream(Strict):
     @model_validator(mode="after")
     def _one_arrival_law(self) -> Stream:
         if (self.every is None) == (self.poisson is None):
-            raise ValueError("give exactly one of 'every' (periodic) or 'poisson' (random arrivals)")
+            raise ValueError(
+                "give exactly one of 'every' (periodic) or 'poisson' (random arrivals)"
+            )
         if self.every is not None and self.jitter >= self.every:
             raise ValueError("jitter must be shorter than the period 'every'")
         if self.poisson is not None and self.jitter:
@@ -175,7 +181,7 @@ class EthernetNetwork(Strict):
     mtu: Size = Field(default=1500.0, ge=576, description="largest IP packet")
 
 
-Network = Annotated[Union[ParametricNetwork, EthernetNetwork], Field(discriminator="kind")]
+Network = Annotated[ParametricNetwork | EthernetNetwork, Field(discriminator="kind")]
 
 NETWORK_KINDS: tuple[str, ...] = ("parametric", "ethernet")
 
@@ -284,6 +290,7 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "NETWORK_KINDS",
     "Bridge",
     "Broker",
     "CrossTraffic",
@@ -291,7 +298,6 @@ __all__ = [
     "Law",
     "Machine",
     "Network",
-    "NETWORK_KINDS",
     "ParametricNetwork",
     "Requirement",
     "Scenario",
