@@ -108,8 +108,8 @@ LAW_NAMES = ("constant", "uniform", "lognormal", "normal", "exponential")
 
 def _tagged(value: Any, parse: Callable[[object], float], what: str, example: str) -> Any:
     """Turn the written form of a law into the tagged form the models above validate."""
-    if isinstance(value, BaseModel):
-        return value
+    if isinstance(value, BaseModel) or (isinstance(value, dict) and "kind" in value):
+        return value  # already tagged, e.g. the output of model_dump()
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return {"kind": "constant", "value": parse(value)}
     if not isinstance(value, dict) or len(value) != 1:
@@ -118,8 +118,6 @@ def _tagged(value: Any, parse: Callable[[object], float], what: str, example: st
             f"({', '.join(LAW_NAMES)}), got {value!r}"
         )
     ((name, args),) = value.items()
-    if name == "kind":
-        return value
     if name == "constant":
         return {"kind": "constant", "value": parse(args)}
     if name == "uniform":
@@ -144,7 +142,7 @@ def _params(
 ) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise ValueError(f"{name} takes {{{', '.join(k + ': ...' for k in keys)}}}; got {args!r}")
-    unknown = sorted(set(args) - set(keys))
+    unknown = sorted(set(args) - set(keys), key=str)
     if unknown:
         raise ValueError(f"{name}: unknown key '{unknown[0]}'; allowed: {', '.join(keys)}")
     missing = [k for k in keys if k not in args]

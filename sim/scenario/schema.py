@@ -62,13 +62,13 @@ SizeLaw = law_type(parse_size, "size", "200B")
 
 QoS = Literal[0, 1, 2]
 
-MQTT_TOPIC_MAX = 65535
-
 
 class Strict(BaseModel):
     """Base of every scenario block: unknown keys are errors, values are not coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, validate_default=True
+    )
 
 
 # ---------------------------------------------------------------------------------------- traffic
@@ -146,7 +146,7 @@ class CrossTraffic(Strict):
     """Poisson background frames (office traffic) offered to every shared hop."""
 
     load: Fraction = Field(ge=0, lt=1, description="offered load as a fraction of the link rate")
-    size: Size = Field(default=1500.0, gt=0, description="cross-traffic frame size on the wire")
+    size: Size = Field(default="1500B", gt=0, description="cross-traffic frame size on the wire")
 
 
 class ParametricNetwork(Strict):
@@ -161,7 +161,7 @@ class ParametricNetwork(Strict):
         ge=0,
         description="bytes added per frame; default the real MQTT/TCP/IP/Ethernet framing, 0B off",
     )
-    mtu: Size = Field(default=1500.0, ge=576, description="largest IP packet")
+    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
 
 
 class EthernetNetwork(Strict):
@@ -169,8 +169,8 @@ class EthernetNetwork(Strict):
 
     kind: Literal["ethernet"]
     hops: int = Field(default=2, ge=1, description="links from a machine to the broker")
-    rate: Rate = Field(default=100e6, gt=0, description="link rate of every hop")
-    switch_latency: Time = Field(default=5e-6, ge=0, description="per-switch processing delay")
+    rate: Rate = Field(default="100Mbps", gt=0, description="link rate of every hop")
+    switch_latency: Time = Field(default="5us", ge=0, description="per-switch processing delay")
     cross_traffic: CrossTraffic | None = None
     loss: Fraction = Field(default=0.0, ge=0, lt=1, description="probability a frame is lost")
     overhead: Size | None = Field(
@@ -178,7 +178,7 @@ class EthernetNetwork(Strict):
         ge=0,
         description="bytes added per frame; default the real MQTT/TCP/IP/Ethernet framing, 0B off",
     )
-    mtu: Size = Field(default=1500.0, ge=576, description="largest IP packet")
+    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
 
 
 Network = Annotated[ParametricNetwork | EthernetNetwork, Field(discriminator="kind")]
@@ -192,8 +192,8 @@ NETWORK_KINDS: tuple[str, ...] = ("parametric", "ethernet")
 class Broker(Strict):
     """An MQTT broker: one service loop, like Mosquitto's."""
 
-    service_time: Time = Field(default=10e-6, ge=0, description="work per incoming message")
-    fanout_time: Time = Field(default=10e-6, ge=0, description="work per subscriber copy sent")
+    service_time: Time = Field(default="10us", ge=0, description="work per incoming message")
+    fanout_time: Time = Field(default="10us", ge=0, description="work per subscriber copy sent")
     max_queued: int = Field(
         default=1000, ge=1, description="per-subscriber outgoing queue; beyond it messages drop"
     )

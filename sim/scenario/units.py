@@ -93,7 +93,9 @@ def _parse(value: object, units: dict[str, float], what: str, example: str) -> f
         raise UnitError(
             f"unknown unit {unit!r} in {value!r} for a {what}; allowed units: {_allowed(units)}"
         )
-    result = number * units[unit]
+    scale = units[unit]
+    # every unit below 1 is 1/n of the base unit: dividing by n keeps '5us' exactly 5e-06
+    result = number / round(1.0 / scale) if scale < 1.0 else number * scale
     if not math.isfinite(result):
         raise UnitError(f"{value!r} is not a finite {what}")
     return result

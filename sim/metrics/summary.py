@@ -1,0 +1,222 @@
+"""Per-row statistics of a run: counts, latency percentiles, throughput, deadline misses, availability.
+
+Definitions (the README's output columns):
+
+- *published*: copies published inside the measurement window ``[warmup, duration)`` and meant for
+  the row's subscriber. *delivered*, *dropped*: those of them delivered or dropped by the end;
+  *in flight*: those still on their way at the end. published = delivered + dropped + in flight.
+- *latency*: publish to delivery, over the delivered copies.
+- *throughput*: deliveries whose delivery time falls inside the window, whenever they were
+  published, divided by the window's length; a saturated link shows its capacity, not the offered load.
+- *deadline miss ratio*: copies delivered later than the deadline, or never delivered (dropped, or
+  still undelivered at their deadline), over the copies whose fate at the deadline is known by the end.
+- *availability* (3GPP TS 22.104): the application fails when no valid message (one delivered within
+  its deadline) has arrived for longer than the survival time; availability is the fraction of the
+  window not in that failed state, averaged over the machines of the class.
+
+Replications pool their samples; the 95 % confidence intervals of the mean and of the p99 come from
+the spread of the per-replication values (Student's t with R - 1 degrees of freedom).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from sim.metrics.collector import Row
+from sim.results import Results, StreamResult
+from sim.scenario.schema import Scenario
+
+PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
+
+
+@dataclass
+class ReplicationRow:
+    """What one row saw in one replication."""
+
+    machine: str
+    stream: str
+    subscriber: str
+    published: int
+    delivered: int
+    dropped: int
+    in_flight: int
+    latencies: np.ndarray
+    window_deliveries: int
+    window_bits: float
+    deadline: float | None
+    misses: int
+    judged: int
+    survival_time: float | None
+    availability: float | None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.machine, self.stream, self.subscriber)
+
+
+def replication_row(row: Row, warmup: float, end: float, held: list[float]) -> ReplicationRow:
+    """The statistics of ``row`` for a run that ended at ``end``.
+
+    ``held`` lists the publish times of the row's copies that the plant still held at the end.
+    """
+    published_at = np.asarray(row.delivered_published_at, dtype=float)
+    delivered_at = np.asarray(row.delivered_at, dtype=float)
+    in_window = published_at >= warmup
+    on_time = delivered_at <= end
+    counted = in_window & on_time
+    latencies = delivered_at[counted] - published_at[counted]
+    late_published = published_at[in_window & ~on_time]
+
+    drop_published = np.asarray(row.dropped_published_at, dtype=float)
+    drop_at = np.asarray(row.dropped_at, dtype=float)
+    drop_in_window = drop_published >= warmup
+    dropped = int(np.count_nonzero(drop_in_window & (drop_at <= end)))
+    late_drops = drop_published[drop_in_window & (drop_at > end)]
+
+    held_at = np.asarray([t for t in held if t >= warmup], dtype=float)
+    undelivered_at_end = np.concatenate([late_published, late_drops, held_at])
+
+    in_measurement = (delivered_at >= warmup) & (delivered_at <= end)
+    payload = np.asarray(row.delivered_payload, dtype=float)
+
+    misses = judged = 0
+    if row.deadline is not None:
+        overdue = int(np.count_nonzero(undelivered_at_end + row.deadline <= end))
+        misses = int(np.count_nonzero(latencies > row.deadline)) + dropped + overdue
+        judged = latencies.size + dropped + overdue
+
+    availability = None
+    if row.survival_time is not None:
+        availability = _availability(row, warmup, end, delivered_at, published_at)
+
+    return ReplicationRow(
+        machine=row.machine,
+        stream=row.stream,
+        subscriber=row.subscriber,
+        published=row.published,
+        delivered=int(latencies.size),
+        dropped=dropped,
+        in_flight=int(undelivered_at_end.size),
+        latencies=latencies,
+        window_deliveries=int(np.count_nonzero(in_measurement)),
+        window_bits=float(payload[in_measurement].sum() * 8.0),
+        deadline=row.deadline,
+        misses=misses,
+        judged=judged,
+        survival_time=row.survival_time,
+        availability=availability,
+    )
+
+
+def _availability(
+    row: Row, warmup: float, end: float, delivered_at: np.ndarray, published_at: np.ndarray
+) -> float:
+    valid = (delivered_at >= warmup) & (delivered_at <= end)
+    if row.deadline is not None:
+        valid &= delivered_at - published_at <= row.deadline
+    instances = np.asarray(row.delivered_instance, dtype=int)[valid]
+    times = delivered_at[valid]
+    survival = row.survival_time or 0.0
+    window = end - warmup
+    total_up = 0.0
+    for instance in range(row.instances):
+        arrivals = np.sort(times[instances == instance])
+        edges = np.concatenate([[warmup], arrivals, [end]])
+        down = np.clip(np.diff(edges) - survival, 0.0, None).sum()
+        total_up += 1.0 - down / window
+    return total_up / row.instances
+
+
+def _confidence(values: list[float]) -> list[float] | None:
+    """95 % confidence interval of the mean of ``values`` (Student's t), or None below two values."""
+    data = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if data.size < 2:
+        return None
+    half = stats.t.ppf(0.975, data.size - 1) * data.std(ddof=1) / np.sqrt(data.size)
+    centre = data.mean()
+    return [float(centre - half), float(centre + half)]
+
+
+def summarize(
+    scenario: Scenario, replications: list[list[ReplicationRow]], keep_samples: bool = True
+) -> Results:
+    """Pool the replications of a scenario into one result per row."""
+    window = scenario.window
+    by_key: dict[tuple[str, str, str], list[ReplicationRow]] = {}
+    for records in replications:
+        for record in records:
+            by_key.setdefault(record.key, []).append(record)
+
+    streams: list[StreamResult] = []
+    samples: dict[tuple[str, str, str], np.ndarray] = {}
+    for key, records in sorted(by_key.items()):
+        pooled = np.concatenate([r.latencies for r in records])
+        count = len(records)
+        latency = None
+        if pooled.size:
+            latency = {"mean": float(pooled.mean())}
+            latency.update(
+                {
+                    name: float(v)
+                    for name, v in zip(
+                        PERCENTILES, np.percentile(pooled, list(PERCENTILES.values())), strict=True
+                    )
+                }
+            )
+            latency["max"] = float(pooled.max())
+        first = records[0]
+        judged = sum(r.judged for r in records)
+        published = sum(r.published for r in records)
+        dropped = sum(r.dropped for r in records)
+        availabilities = [r.availability for r in records if r.availability is not None]
+        streams.append(
+            StreamResult(
+                machine=key[0],
+                stream=key[1],
+                subscriber=key[2],
+                published=published,
+                delivered=sum(r.delivered for r in records),
+                dropped=dropped,
+                in_flight=sum(r.in_flight for r in records),
+                loss_ratio=dropped / published if published else None,
+                latency_s=latency,
+                throughput_msg_s=sum(r.window_deliveries for r in records) / (count * window),
+                throughput_bit_s=sum(r.window_bits for r in records) / (count * window),
+                deadline_s=first.deadline,
+                deadline_miss_ratio=(
+                    sum(r.misses for r in records) / judged
+                    if first.deadline is not None and judged
+                    else None
+                ),
+                survival_time_s=first.survival_time,
+                availability=float(np.mean(availabilities)) if availabilities else None,
+                ci95={
+                    "mean": _confidence(
+                        [float(r.latencies.mean()) for r in records if r.latencies.size]
+                    ),
+                    "p99": _confidence(
+                        [
+                            float(np.percentile(r.latencies, 99.0))
+                            for r in records
+                            if r.latencies.size
+                        ]
+                    ),
+                },
+                replications=count,
+            )
+        )
+        if keep_samples:
+            samples[key] = pooled
+    return Results(
+        scenario=scenario.name,
+        description=scenario.description,
+        seed=scenario.seed,
+        replications=scenario.replications,
+        duration_s=scenario.duration,
+        warmup_s=scenario.warmup,
+        streams=streams,
+        samples=samples,
+    )

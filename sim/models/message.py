@@ -1,0 +1,47 @@
+"""What travels through the plant: a published message, and its copies on their way to subscribers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.metrics.collector import Row
+    from sim.models.mqtt.routing import Route
+
+
+class Message:
+    """One MQTT PUBLISH as the machine sent it."""
+
+    __slots__ = ("instance", "payload", "qos", "route", "stream", "t_pub", "topic")
+
+    def __init__(
+        self,
+        stream: object,
+        instance: int,
+        topic: str,
+        payload: float,
+        qos: int,
+        t_pub: float,
+        route: Route,
+    ) -> None:
+        self.stream = stream
+        self.route = route
+        self.instance = instance
+        self.topic = topic
+        self.payload = payload
+        self.qos = qos
+        self.t_pub = t_pub
+
+
+class Packet:
+    """A copy of a message on one leg of its path (publisher to broker, broker to subscriber...).
+
+    ``rows`` are the metric rows (machine class, stream, subscriber) this copy will reach if it is
+    delivered; a drop on this leg is counted against each of them.
+    """
+
+    __slots__ = ("msg", "rows")
+
+    def __init__(self, msg: Message, rows: tuple[Row, ...]) -> None:
+        self.msg = msg
+        self.rows = rows

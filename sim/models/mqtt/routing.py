@@ -1,0 +1,84 @@
+"""Where a topic goes: which subscriptions match it at each broker, across bridges.
+
+Subscriptions do not change during a run and every machine publishes on fixed topics, so the
+matching is done once per topic before the run (Mosquitto keeps a subscription tree for the same
+reason). A bridge forwards a topic to the next broker when one of its filters matches; a broker
+already reached is not entered again, so two brokers bridging the same topics to each other do not
+loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.models.mqtt.topics import matches_any
+from sim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class Hop:
+    """At ``broker``, the topic goes to these subscribers and on over these bridges."""
+
+    broker: str
+    subscribers: tuple[str, ...]
+    bridges: tuple[str, ...]
+
+
+@dataclass
+class TopicPlan:
+    """The tree a topic published at ``origin`` follows: one :class:`Hop` per broker reached."""
+
+    topic: str
+    origin: str
+    hops: dict[str, Hop] = field(default_factory=dict)
+    via_bridge: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def subscribers(self) -> tuple[str, ...]:
+        """Every subscriber that receives the topic, in a fixed order."""
+        return tuple(s for hop in self.hops.values() for s in hop.subscribers)
+
+
+def plan_topic(scenario: Scenario, origin: str, topic: str) -> TopicPlan:
+    """The subscribers and bridges a message on ``topic`` published at broker ``origin`` reaches."""
+    plan = TopicPlan(topic, origin)
+
+    def visit(broker: str) -> tuple[str, ...]:
+        subscribers = tuple(
+            name
+            for name, sub in sorted(scenario.subscribers.items())
+            if sub.broker == broker and matches_any(sub.topics, topic)
+        )
+        bridges = tuple(
+            name
+            for name, bridge in sorted(scenario.bridges.items())
+            if bridge.from_ == broker
+            and bridge.to not in plan.hops
+            and matches_any(bridge.topics, topic)
+        )
+        plan.hops[broker] = Hop(broker, subscribers, ())
+        taken: list[str] = []
+        reached = list(subscribers)
+        for name in bridges:
+            target = scenario.bridges[name].to
+            if target in plan.hops:
+                continue
+            taken.append(name)
+            downstream = visit(target)
+            plan.via_bridge[name] = downstream
+            reached.extend(downstream)
+        plan.hops[broker] = Hop(broker, subscribers, tuple(taken))
+        return tuple(reached)
+
+    visit(origin)
+    return plan
+
+
+class Route:
+    """A topic's plan resolved to the objects of one run: per broker, (session, rows) pairs."""
+
+    __slots__ = ("fanout", "rows")
+
+    def __init__(self, rows: tuple, fanout: dict) -> None:
+        self.rows = rows
+        self.fanout = fanout

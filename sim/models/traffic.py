@@ -1,0 +1,102 @@
+"""Telemetry streams: when each machine publishes, and how large each message is.
+
+- Periodic (``every``): a machine's cycle timer fires every period from a random phase (machines of
+  a line are not synchronised with each other); each release is late by a uniform draw in
+  ``[0, jitter]`` (task scheduling on the machine controller), never early.
+- Poisson (``poisson``): independent exponential gaps of mean ``1 / rate`` (event-driven sensors).
+
+Payload sizes are drawn per message from the stream's law and rounded to whole bytes (at least 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+
+from sim.models.draws import Draws
+from sim.models.events import Arrival
+from sim.models.laws import sampler
+from sim.models.message import Message, Packet
+from sim.models.mqtt.routing import Route
+from sim.scenario.schema import Stream
+
+Send = Callable[[Packet, float], None]
+
+
+class StreamSource:
+    """One stream of one machine instance: publishes its messages into the machine's connection."""
+
+    __slots__ = (
+        "draws",
+        "env",
+        "every",
+        "info",
+        "instance",
+        "jitter",
+        "mean_gap",
+        "nominal",
+        "payload",
+        "qos",
+        "route",
+        "send",
+        "topic",
+        "warmup",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        stream: Stream,
+        info: object,
+        instance: int,
+        route: Route,
+        send: Send,
+        draws: Draws,
+        warmup: float,
+    ) -> None:
+        self.env = env
+        self.info = info
+        self.instance = instance
+        self.topic = stream.topic.replace("{id}", str(instance))
+        self.qos = stream.qos
+        self.route = route
+        self.send = send
+        self.draws = draws
+        self.warmup = warmup
+        self.payload = sampler(stream.payload, draws)
+        self.every = stream.every
+        self.jitter = stream.jitter
+        self.mean_gap = 1.0 / stream.poisson if stream.poisson else 0.0
+        if self.every is not None:
+            self.nominal = self.every * draws.uniform()
+            first = self.nominal + self.jitter * draws.uniform()
+        else:
+            self.nominal = 0.0
+            first = self.mean_gap * draws.exponential()
+        Arrival(env, first, self._publish, None)
+
+    def _publish(self, _item: None, when: float) -> None:
+        size = round(self.payload())
+        msg = Message(
+            self.info,
+            self.instance,
+            self.topic,
+            size if size >= 1 else 1,
+            self.qos,
+            when,
+            self.route,
+        )
+        rows = self.route.rows
+        if when >= self.warmup:
+            for row in rows:
+                row.published += 1
+        self.send(Packet(msg, rows), when)
+        if self.every is not None:
+            self.nominal += self.every
+            following = (
+                self.nominal + self.jitter * self.draws.uniform() if self.jitter else self.nominal
+            )
+        else:
+            following = when + self.mean_gap * self.draws.exponential()
+        Arrival(self.env, following, self._publish, None)

@@ -1,0 +1,138 @@
+"""Results of a run: one :class:`StreamResult` per (machine class, stream, subscriber), and files.
+
+``summary.json`` carries the scenario's identity and a list ``streams``, one object per row; the
+per-stream CSV has the same rows flattened. Both are written with a fixed key order and no wall-clock
+times, so the same scenario and seed write the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CSV_COLUMNS = [
+    "machine",
+    "stream",
+    "subscriber",
+    "published",
+    "delivered",
+    "dropped",
+    "in_flight",
+    "loss_ratio",
+    "latency_mean_s",
+    "latency_p50_s",
+    "latency_p95_s",
+    "latency_p99_s",
+    "latency_p999_s",
+    "latency_max_s",
+    "latency_mean_ci95_low_s",
+    "latency_mean_ci95_high_s",
+    "latency_p99_ci95_low_s",
+    "latency_p99_ci95_high_s",
+    "throughput_msg_s",
+    "throughput_bit_s",
+    "deadline_s",
+    "deadline_miss_ratio",
+    "survival_time_s",
+    "availability",
+    "replications",
+]
+
+
+@dataclass
+class StreamResult:
+    """The figures of one (machine class, stream, subscriber) row, pooled over replications."""
+
+    machine: str
+    stream: str
+    subscriber: str
+    published: int
+    delivered: int
+    dropped: int
+    in_flight: int
+    loss_ratio: float | None
+    latency_s: dict[str, float] | None
+    throughput_msg_s: float
+    throughput_bit_s: float
+    deadline_s: float | None
+    deadline_miss_ratio: float | None
+    survival_time_s: float | None
+    availability: float | None
+    ci95: dict[str, list[float] | None]
+    replications: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.machine, self.stream, self.subscriber)
+
+    def latency(self, statistic: str) -> float | None:
+        """A latency statistic (``mean``, ``p50``, ``p95``, ``p99``, ``p999``, ``max``) or None."""
+        return None if self.latency_s is None else self.latency_s[statistic]
+
+    def csv_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {k: v for k, v in asdict(self).items() if k in CSV_COLUMNS}
+        for statistic in ("mean", "p50", "p95", "p99", "p999", "max"):
+            row[f"latency_{statistic}_s"] = self.latency(statistic)
+        for statistic in ("mean", "p99"):
+            interval = self.ci95.get(statistic)
+            row[f"latency_{statistic}_ci95_low_s"] = interval[0] if interval else None
+            row[f"latency_{statistic}_ci95_high_s"] = interval[1] if interval else None
+        return row
+
+
+@dataclass
+class Results:
+    """Everything a run produced. ``samples`` holds the pooled latencies per row, for plots."""
+
+    scenario: str
+    description: str
+    seed: int
+    replications: int
+    duration_s: float
+    warmup_s: float
+    streams: list[StreamResult]
+    samples: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def stream(self, machine: str, stream: str, subscriber: str) -> StreamResult:
+        """The row of one (machine class, stream, subscriber)."""
+        for row in self.streams:
+            if row.key == (machine, stream, subscriber):
+                return row
+        raise KeyError(f"no row {machine}/{stream}/{subscriber} in {self.scenario}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        return {
+            "scenario": self.scenario,
+            "description": self.description,
+            "seed": self.seed,
+            "replications": self.replications,
+            "duration_s": self.duration_s,
+            "warmup_s": self.warmup_s,
+            "window_s": self.duration_s - self.warmup_s,
+            "streams": [asdict(row) for row in self.streams],
+        }
+
+    def to_dataframe(self) -> Any:
+        """The rows as a pandas DataFrame (the CSV's columns)."""
+        import pandas as pd
+
+        return pd.DataFrame([row.csv_row() for row in self.streams], columns=CSV_COLUMNS)
+
+    def write(self, out: Path) -> list[Path]:
+        """Write ``summary.json`` and ``streams.csv`` into ``out``; the paths written."""
+        out.mkdir(parents=True, exist_ok=True)
+        summary = out / "summary.json"
+        summary.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        table = out / "streams.csv"
+        with table.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            for row in self.streams:
+                writer.writerow(row.csv_row())
+        return [summary, table]
