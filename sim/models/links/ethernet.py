@@ -141,7 +141,7 @@ class EthernetLink(Link):
             msg = packet.msg
             count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
             free_at = when if when > conn.free_at else conn.free_at
-            for i in range(1, count):
+            for _ in range(1, count):
                 free_at += full * seconds_per_byte
                 shared(Frame(packet, conn, full, 0), free_at)
             free_at += last * seconds_per_byte
