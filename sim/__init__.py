@@ -1,3 +1,37 @@
-"""factory5g: a simulated 5G + industrial-IoT factory testbed."""
+"""factory5g: a simulated 5G + industrial-IoT factory testbed.
+
+The Python API (imported on first use, so that ``factory5g validate`` stays quick):
+
+- :func:`load_scenario` reads and validates a scenario file;
+- :func:`run_scenario` runs a loaded scenario, :func:`run_file` a file;
+- :func:`compare_files` runs a baseline and its upgrades, giving a :class:`Comparison`;
+- :func:`latency_cdf` plots latency distributions of one or more results.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_scenario": "sim.scenario.loader",
+    "ScenarioError": "sim.scenario.errors",
+    "Scenario": "sim.scenario.schema",
+    "run_scenario": "sim.engine",
+    "Plant": "sim.engine",
+    "run_file": "sim.api",
+    "compare_files": "sim.api",
+    "Comparison": "sim.compare",
+    "Results": "sim.results",
+    "latency_cdf": "sim.plots",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
