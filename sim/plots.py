@@ -53,6 +53,7 @@ def latency_cdf(
             if row is not None and row.deadline_s:
                 panel.axvline(row.deadline_s * 1e3, color="grey", linestyle=":", label="deadline")
         panel.set_xscale("log")
+        panel.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         panel.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
         panel.xaxis.set_minor_formatter(ticker.NullFormatter())
         panel.set_title(f"{key[0]}/{key[1]} -> {key[2]}", fontsize=9)
