@@ -1,9 +1,9 @@
 """The Python API for notebooks and scripts: run a scenario file, compare an upgrade to a baseline.
 
-    import sim
-    comparison = sim.compare_files("scenarios/line3-intranet.yaml", "scenarios/line3-5g.yaml")
-    comparison.baseline.stream("robot", "joints", "scada").latency("p99")
-    sim.latency_cdf([comparison.baseline, *comparison.upgrades], subscriber="scada")
+import sim
+comparison = sim.compare_files("scenarios/line3-intranet.yaml", "scenarios/line3-5g.yaml")
+comparison.baseline.stream("robot", "joints", "scada").latency("p99")
+sim.latency_cdf([comparison.baseline, *comparison.upgrades], subscriber="scada")
 """
 
 from __future__ import annotations

@@ -206,6 +206,11 @@ class Plant:
             records.append(record)
         return records
 
+    def close(self) -> None:
+        """Drop the pending events, so the plant's reference cycles do not outlive the run."""
+        self.env._queue.clear()
+        self.sources.clear()
+
 
 def _deliver(packet: Packet, when: float) -> None:
     msg = packet.msg
@@ -219,7 +224,9 @@ def run_replication(
     """Build and run one replication; the per-row records after the conservation check."""
     plant = Plant(scenario, replication)
     plant.run(progress)
-    return plant.records()
+    records = plant.records()
+    plant.close()
+    return records
 
 
 def run_scenario(

@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 BLOCK = 4096
+FIRST_BLOCK = 64  # most components draw little; a buffer grows by doubling up to BLOCK
 
 
 def component_rng(seed: int, replication: int, component: str) -> np.random.Generator:
@@ -48,7 +49,7 @@ class Draws:
         """A draw from uniform(0, 1)."""
         i = self._i_uniform
         if i >= len(self._uniform):
-            self._uniform = self.rng.random(BLOCK).tolist()
+            self._uniform = self.rng.random(_grow(len(self._uniform))).tolist()
             i = 0
         self._i_uniform = i + 1
         return self._uniform[i]
@@ -57,7 +58,9 @@ class Draws:
         """A draw from the exponential law of mean 1."""
         i = self._i_exponential
         if i >= len(self._exponential):
-            self._exponential = self.rng.standard_exponential(BLOCK).tolist()
+            self._exponential = self.rng.standard_exponential(
+                _grow(len(self._exponential))
+            ).tolist()
             i = 0
         self._i_exponential = i + 1
         return self._exponential[i]
@@ -66,7 +69,11 @@ class Draws:
         """A draw from the standard normal law."""
         i = self._i_normal
         if i >= len(self._normal):
-            self._normal = self.rng.standard_normal(BLOCK).tolist()
+            self._normal = self.rng.standard_normal(_grow(len(self._normal))).tolist()
             i = 0
         self._i_normal = i + 1
         return self._normal[i]
+
+
+def _grow(size: int) -> int:
+    return FIRST_BLOCK if size == 0 else min(2 * size, BLOCK)

@@ -11,6 +11,7 @@ A delay that depends on no other traffic (propagation, processing) never needs a
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
@@ -30,7 +31,9 @@ class Arrival(Event):
         self._ok = True
         self.when = when
         self.offer = offer
-        env.schedule(self, NORMAL, when - env.now)
+        # Environment.schedule would store now + (when - now), which can differ from ``when`` in
+        # the last place; the heap entry is SimPy's own (time, priority, id, event).
+        heappush(env._queue, (when, NORMAL, next(env._eid), self))
 
     def _arrive(self, _event: Event) -> None:
         self.offer(self._value, self.when)

@@ -32,15 +32,25 @@ def mqtt_publish_size(payload: float, topic: str, qos: int) -> float:
 class Framing:
     """Turns a message into frames on one network: ``overhead=None`` is the real stack."""
 
-    __slots__ = ("mtu", "overhead", "segment")
+    __slots__ = ("_known", "mtu", "overhead", "segment")
 
     def __init__(self, mtu: float, overhead: float | None) -> None:
         self.mtu = mtu
         self.overhead = overhead
         self.segment = mtu - IP_TCP_HEADERS if overhead is None else mtu
+        self._known: dict[tuple[float, str, int], tuple[int, float, float]] = {}
 
     def frames(self, payload: float, topic: str, qos: int) -> tuple[int, float, float]:
         """``(number of frames, bytes of a full frame, bytes of the last frame)`` on the wire."""
+        key = (payload, topic, qos)
+        known = self._known.get(key)
+        if known is None:
+            known = self._frames(payload, topic, qos)
+            if len(self._known) < 100_000:
+                self._known[key] = known
+        return known
+
+    def _frames(self, payload: float, topic: str, qos: int) -> tuple[int, float, float]:
         if self.overhead is None:
             data = mqtt_publish_size(payload, topic, qos)
             per_frame = IP_TCP_HEADERS + ETHERNET_ON_WIRE

@@ -100,6 +100,9 @@ class Stream(Strict):
         description="payload size: a size or a law (uniform, exponential, normal)"
     )
     qos: QoS = 0
+    priority: int = Field(
+        default=0, ge=0, le=7, description="802.1p priority (Ethernet) and scheduling priority"
+    )
     requirement: Requirement | None = None
 
     @field_validator("topic")
@@ -143,10 +146,20 @@ class Machine(Strict):
 
 
 class CrossTraffic(Strict):
-    """Poisson background frames (office traffic) offered to every shared hop."""
+    """Background frames (office traffic) offered to every shared hop.
+
+    Poisson frames by default; with ``burst`` the frames come in back-to-back bursts of that many
+    bytes (file transfers, camera streams), the bursts arriving as a Poisson process of the same load.
+    """
 
     load: Fraction = Field(ge=0, lt=1, description="offered load as a fraction of the link rate")
     size: Size = Field(default="1500B", gt=0, description="cross-traffic frame size on the wire")
+    burst: Size | None = Field(
+        default=None,
+        gt=0,
+        description="bytes per burst of back-to-back frames; none: Poisson frames",
+    )
+    priority: int = Field(default=0, ge=0, le=7, description="802.1p priority of the cross traffic")
 
 
 class ParametricNetwork(Strict):
@@ -169,9 +182,15 @@ class EthernetNetwork(Strict):
 
     kind: Literal["ethernet"]
     hops: int = Field(default=2, ge=1, description="links from a machine to the broker")
-    rate: Rate = Field(default="100Mbps", gt=0, description="link rate of every hop")
+    rate: Rate = Field(default="100Mbps", ge=10e6, le=10e9, description="link rate of every hop")
     switch_latency: Time = Field(default="5us", ge=0, description="per-switch processing delay")
     cross_traffic: CrossTraffic | None = None
+    priority_queues: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="802.1Q strict-priority queues per port (1: one FIFO for all traffic)",
+    )
     loss: Fraction = Field(default=0.0, ge=0, lt=1, description="probability a frame is lost")
     overhead: Size | None = Field(
         default=None,
@@ -181,9 +200,180 @@ class EthernetNetwork(Strict):
     mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
 
 
-Network = Annotated[ParametricNetwork | EthernetNetwork, Field(discriminator="kind")]
+class BackgroundStations(Strict):
+    """Other stations on the same Wi-Fi channel (laptops, scanners, tablets), each sending Poisson frames."""
 
-NETWORK_KINDS: tuple[str, ...] = ("parametric", "ethernet")
+    count: int = Field(ge=1, description="number of stations")
+    rate: Rate = Field(gt=0, description="offered load of each station")
+    size: Size = Field(default="1500B", gt=0, description="frame payload size")
+
+
+class WifiNetwork(Strict):
+    """Industrial Wi-Fi: 802.11 DCF on one shared channel, then the access point's wired backhaul."""
+
+    kind: Literal["wifi"]
+    phy_rate: Rate = Field(default="65Mbps", gt=0, description="data rate of the frames")
+    basic_rate: Rate = Field(default="24Mbps", gt=0, description="rate of control frames (ACK)")
+    slot_time: Time = Field(default="9us", gt=0)
+    sifs: Time = Field(default="16us", gt=0)
+    phy_header: Time = Field(default="20us", ge=0, description="PLCP preamble and header per frame")
+    mac_overhead: Size = Field(default="38B", ge=0, description="MAC header, FCS and LLC/SNAP")
+    ack_size: Size = Field(default="14B", gt=0)
+    cw_min: int = Field(default=15, ge=1, description="initial contention window (slots - 1)")
+    cw_max: int = Field(default=1023, ge=1, description="largest contention window")
+    retry_limit: int = Field(default=7, ge=1, description="transmissions before the frame is lost")
+    frame_error_rate: Fraction = Field(
+        default=0.0, ge=0, lt=1, description="loss of a frame to noise rather than collision"
+    )
+    background: BackgroundStations | None = None
+    latency: TimeLaw = Field(
+        default=0.0, description="access point and wired backhaul to the broker"
+    )
+    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
+
+    @model_validator(mode="after")
+    def _windows(self) -> WifiNetwork:
+        if self.cw_max < self.cw_min:
+            raise ValueError("cw_max must not be below cw_min")
+        return self
+
+
+class GatewayNetwork(Strict):
+    """Legacy devices behind a fieldbus gateway that polls them and publishes on their behalf."""
+
+    kind: Literal["gateway"]
+    protocol: Literal["modbus_tcp", "profibus_dp"] = "modbus_tcp"
+    poll_period: Time = Field(
+        default="100ms", gt=0, description="the gateway reads every device once a cycle"
+    )
+    transaction_time: Time = Field(
+        default="2ms", ge=0, description="one device read (request and response) within a cycle"
+    )
+    processing: Time = Field(default="1ms", ge=0, description="gateway work before it publishes")
+    upstream: str | None = Field(
+        default=None, description="network the gateway publishes across; none: next to the broker"
+    )
+
+
+_SLOT_LETTERS = re.compile(r"^[DSU]+$")
+
+
+class Nr5gNetwork(Strict):
+    """A private 5G NR cell: slot-level uplink and downlink, HARQ, and the core to the broker.
+
+    ``profile`` fills every field not given (see :mod:`sim.scenario.profiles`).
+    """
+
+    kind: Literal["nr5g"]
+    profile: Literal["sa-midband", "urllc", "nsa-public"] = "sa-midband"
+    numerology: int = Field(
+        ge=0, le=4, description="mu: 2^mu x 15 kHz subcarriers, 1 ms / 2^mu slots"
+    )
+    bandwidth: Frequency = Field(gt=0, description="carrier bandwidth, e.g. 100MHz")
+    prbs: int | None = Field(
+        default=None, ge=1, le=275, description="PRBs; default from bandwidth (TS 38.101)"
+    )
+    tdd_pattern: str = Field(description="slot letters D, S, U (e.g. DDDSU), or FDD")
+    special_slot: str = Field(
+        description="symbols of the S slot, downlink:guard:uplink, e.g. 10:2:2"
+    )
+    mini_slot: Literal[2, 4, 7] | None = Field(
+        description="uplink transmissions of this many symbols instead of whole slots"
+    )
+    uplink_access: Literal["grant_based", "configured_grant"]
+    sr_period: int = Field(
+        ge=1, description="scheduling-request occasion every this many uplink slots"
+    )
+    cg_period: Time = Field(gt=0, description="configured-grant occasion period")
+    cg_size: Size = Field(gt=0, description="bytes a configured-grant occasion carries")
+    k2: int = Field(ge=0, le=32, description="slots from an uplink grant to its PUSCH")
+    gnb_processing: Time = Field(ge=0, description="gNB time to act on a request or decode a block")
+    ue_processing: Time = Field(ge=0, description="UE time to prepare data for a transmission")
+    mcs: int = Field(ge=0, le=28, description="MCS index, TS 38.214 Table 5.1.3.1-1")
+    layers: int = Field(ge=1, le=4, description="MIMO layers")
+    overhead: Fraction = Field(
+        ge=0, lt=1, description="resource elements spent on DMRS and control"
+    )
+    scheduler: Literal["round_robin", "proportional_fair", "strict_priority"]
+    slices: dict[str, Slice] = Field(default_factory=dict)
+    bler: Fraction = Field(ge=0, lt=1, description="transport block error rate per transmission")
+    harq_rtt: Time = Field(ge=0, description="from a failed transmission to its retransmission")
+    max_transmissions: int = Field(
+        ge=1, le=16, description="HARQ transmissions before RLC steps in"
+    )
+    rlc_retransmission: Time = Field(ge=0, description="extra delay when RLC recovers a lost block")
+    core_latency: TimeLaw = Field(description="gNB to broker through the UPF")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_profile(cls, data: Any) -> Any:
+        from sim.scenario.profiles import PROFILES
+
+        if not isinstance(data, dict):
+            return data
+        profile = data.get("profile", "sa-midband")
+        if profile not in PROFILES:
+            return data
+        return {**PROFILES[profile], **data}
+
+    @field_validator("tdd_pattern")
+    @classmethod
+    def _pattern(cls, pattern: str) -> str:
+        if pattern.upper() == "FDD":
+            return "FDD"
+        if not _SLOT_LETTERS.match(pattern):
+            raise ValueError("a TDD pattern is a string of D, S and U slots (e.g. DDDSU), or FDD")
+        if "U" not in pattern and "S" not in pattern:
+            raise ValueError("a TDD pattern needs an uplink (U) or special (S) slot")
+        return pattern
+
+    @field_validator("special_slot")
+    @classmethod
+    def _special(cls, split: str) -> str:
+        parts = split.split(":")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts) or sum(map(int, parts)) != 14:
+            raise ValueError(
+                "the special slot is downlink:guard:uplink symbols adding up to 14, e.g. 10:2:2"
+            )
+        return split
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Nr5gNetwork:
+        if self.scheduler != "strict_priority" and any(s.priority for s in self.slices.values()):
+            raise ValueError("slice priorities need scheduler: strict_priority")
+        return self
+
+
+class Slice(Strict):
+    """A share of the cell's PRBs reserved for a group of machine classes."""
+
+    machines: list[str] = Field(min_length=1, description="machine classes in the slice")
+    share: Fraction = Field(gt=0, le=1, description="fraction of PRBs reserved for the slice")
+    priority: int = Field(
+        default=0, ge=0, description="higher first, with scheduler: strict_priority"
+    )
+
+
+Nr5gNetwork.model_rebuild()
+
+Network = Annotated[
+    ParametricNetwork | EthernetNetwork | WifiNetwork | GatewayNetwork | Nr5gNetwork,
+    Field(discriminator="kind"),
+]
+
+NETWORK_KINDS: tuple[str, ...] = ("parametric", "ethernet", "wifi", "gateway", "nr5g")
+
+
+class Tcp(Strict):
+    """The TCP stack of every endpoint (Linux defaults)."""
+
+    min_rto: Time = Field(default="200ms", gt=0, description="minimum retransmission timeout")
+    dupack_threshold: int = Field(
+        default=3, ge=1, description="duplicate ACKs that trigger a fast retransmit"
+    )
+    window: Size = Field(
+        default="64kB", gt=0, description="most unacknowledged bytes a connection has in flight"
+    )
 
 
 # ------------------------------------------------------------------------------------------- MQTT
@@ -237,6 +427,7 @@ class Scenario(Strict):
     bridges: dict[str, Bridge] = Field(default_factory=dict)
     machines: dict[str, Machine] = Field(min_length=1)
     subscribers: dict[str, Subscriber] = Field(default_factory=dict)
+    tcp: Tcp = Field(default_factory=Tcp, description="TCP behaviour of every connection")
 
     @model_validator(mode="after")
     def _warmup_inside(self) -> Scenario:
@@ -282,7 +473,48 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         if bridge.from_ == bridge.to:
             problems.append((f"bridges.{name}.to", "a bridge must connect two different brokers"))
         filters(f"bridges.{name}.topics", bridge.topics)
+    for name, network in scenario.networks.items():
+        if isinstance(network, GatewayNetwork) and network.upstream is not None:
+            ref(f"networks.{name}.upstream", network.upstream, scenario.networks, "network")
+            upstream = scenario.networks.get(network.upstream)
+            if isinstance(upstream, GatewayNetwork):
+                problems.append(
+                    (
+                        f"networks.{name}.upstream",
+                        "a gateway cannot publish through another gateway",
+                    )
+                )
+        if isinstance(network, Nr5gNetwork):
+            for slice_name, piece in network.slices.items():
+                for i, machine in enumerate(piece.machines):
+                    ref(
+                        f"networks.{name}.slices.{slice_name}.machines.{i}",
+                        machine,
+                        scenario.machines,
+                        "machine class",
+                    )
+            if sum(piece.share for piece in network.slices.values()) > 1.0 + 1e-9:
+                problems.append(
+                    (f"networks.{name}.slices", "the slices' shares add up to more than 100 %")
+                )
+    gateway_brokers: dict[str, str] = {}
+    for name, machine in scenario.machines.items():
+        if isinstance(scenario.networks.get(machine.network), GatewayNetwork):
+            first = gateway_brokers.setdefault(machine.network, machine.broker)
+            if first != machine.broker:
+                problems.append(
+                    (
+                        f"machines.{name}.broker",
+                        f"machines behind gateway '{machine.network}' share its one MQTT connection: all must publish to '{first}'",
+                    )
+                )
     for name, sub in scenario.subscribers.items():
+        if sub.network is not None and isinstance(
+            scenario.networks.get(sub.network), GatewayNetwork
+        ):
+            problems.append(
+                (f"subscribers.{name}.network", "a subscriber cannot sit behind a fieldbus gateway")
+            )
         ref(f"subscribers.{name}.broker", sub.broker, scenario.brokers, "broker")
         ref(f"subscribers.{name}.network", sub.network, scenario.networks, "network")
         filters(f"subscribers.{name}.topics", sub.topics)

@@ -53,6 +53,8 @@ FREQUENCY_UNITS: dict[str, float] = {
     "/h": 1 / 3600.0,
     "Hz": 1.0,
     "kHz": 1e3,
+    "MHz": 1e6,
+    "GHz": 1e9,
 }
 
 

@@ -10,6 +10,7 @@ from sim.models.draws import Draws
 from sim.models.links.base import Link
 from sim.models.links.ethernet import EthernetLink
 from sim.models.links.parametric import ParametricLink
+from sim.scenario.errors import ScenarioError
 
 LINK_MODELS: dict[str, type[Link]] = {
     ParametricLink.kind: ParametricLink,
@@ -21,4 +22,11 @@ def build_link(
     env: simpy.Environment, name: str, config: object, rng_for: Callable[[str], Draws]
 ) -> Link:
     """The model for network ``name`` of the scenario, chosen by its ``kind``."""
-    return LINK_MODELS[config.kind](env, name, config, rng_for)  # type: ignore[attr-defined]
+    kind = config.kind  # type: ignore[attr-defined]
+    if kind not in LINK_MODELS:
+        raise ScenarioError(
+            f"network kind '{kind}' validates but cannot run yet in this version; "
+            f"runnable kinds: {', '.join(LINK_MODELS)}",
+            path=f"networks.{name}.kind",
+        )
+    return LINK_MODELS[kind](env, name, config, rng_for)
