@@ -77,9 +77,18 @@ class Plant:
         up_feeders: dict[str, int] = dict.fromkeys(sc.networks, 0)
         down_feeders: dict[str, int] = dict.fromkeys(sc.networks, 0)
         broker_feeders: dict[str, int] = dict.fromkeys(sc.brokers, 0)
+        gateways: dict[str, str] = {}  # gateway network -> broker its one connection publishes to
         for machine in sc.machines.values():
             up_feeders[machine.network] += machine.count
-            broker_feeders[machine.broker] += machine.count
+            if sc.networks[machine.network].kind == "gateway":
+                gateways[machine.network] = machine.broker
+            else:
+                broker_feeders[machine.broker] += machine.count
+        for name, broker in gateways.items():
+            upstream = sc.networks[name].upstream  # type: ignore[union-attr]
+            if upstream is not None:
+                up_feeders[upstream] += 1
+            broker_feeders[broker] += 1
         for bridge in sc.bridges.values():
             up_feeders[bridge.network] += 1
             broker_feeders[bridge.to] += 1
@@ -95,6 +104,11 @@ class Plant:
         self.links = {
             name: build_link(env, name, cfg, self.draws) for name, cfg in sc.networks.items()
         }
+        for name in gateways:
+            upstream = sc.networks[name].upstream  # type: ignore[union-attr]
+            self.links[name].bind_upstream(
+                self.links[upstream] if upstream else None, up_feeders[upstream] if upstream else 0
+            )
 
         self.sessions: dict[str, Session] = {}
         for name, sub in sc.subscribers.items():

@@ -109,6 +109,12 @@ class Link(ABC):
         Returns the function the sender calls, in time order, as ``send(packet, when)``.
         """
 
+    def bind_upstream(self, upstream: Link | None, feeders: int) -> None:
+        """For a model whose traffic continues over another network (a fieldbus gateway publishing
+        across the plant LAN): that network, and how many connections share it in the up direction.
+        ``None`` means the model delivers straight to the broker."""
+        raise NotImplementedError(f"a {self.kind} network has no upstream network")
+
     def held(self) -> list[Packet]:
         """Packets the model holds outside SimPy events (none for the models here)."""
         return []
