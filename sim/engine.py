@@ -190,9 +190,13 @@ class Plant:
             progress(step / steps)
 
     def in_flight(self) -> dict[tuple[str, str, str], list[float]]:
-        """Publish times of the copies the plant still holds in pending arrivals, per row."""
+        """Publish times of the copies the plant still holds, per row: in pending arrival events
+        and in the buffers of the network models."""
         held: dict[tuple[str, str, str], list[float]] = {}
-        for item in pending_arrivals(self.env):
+        items: list[object] = list(pending_arrivals(self.env))
+        for link in self.links.values():
+            items.extend(link.held())
+        for item in items:
             if isinstance(item, Frame):
                 if not item.count:
                     continue  # the message's last frame stands for it

@@ -32,11 +32,21 @@ def mqtt_publish_size(payload: float, topic: str, qos: int) -> float:
 class Framing:
     """Turns a message into frames on one network: ``overhead=None`` is the real stack."""
 
-    __slots__ = ("_known", "mtu", "overhead", "segment")
+    __slots__ = ("_known", "link_bytes", "min_frame", "mtu", "overhead", "segment")
 
-    def __init__(self, mtu: float, overhead: float | None) -> None:
+    def __init__(
+        self,
+        mtu: float,
+        overhead: float | None,
+        link_bytes: float = ETHERNET_ON_WIRE,
+        min_frame: float = ETHERNET_MIN_ON_WIRE,
+    ) -> None:
+        """``link_bytes`` and ``min_frame``: what the link layer adds to each IP packet and its
+        smallest frame (Ethernet by default; a radio passes its own L2 headers and 0)."""
         self.mtu = mtu
         self.overhead = overhead
+        self.link_bytes = link_bytes
+        self.min_frame = min_frame
         self.segment = mtu - IP_TCP_HEADERS if overhead is None else mtu
         self._known: dict[tuple[float, str, int], tuple[int, float, float]] = {}
 
@@ -53,7 +63,7 @@ class Framing:
     def _frames(self, payload: float, topic: str, qos: int) -> tuple[int, float, float]:
         if self.overhead is None:
             data = mqtt_publish_size(payload, topic, qos)
-            per_frame = IP_TCP_HEADERS + ETHERNET_ON_WIRE
+            per_frame = IP_TCP_HEADERS + self.link_bytes
         else:
             data = payload
             per_frame = self.overhead
@@ -61,8 +71,8 @@ class Framing:
         last = data - (count - 1) * self.segment
         full = self.segment + per_frame
         last_bytes = last + per_frame
-        if self.overhead is None and last_bytes < ETHERNET_MIN_ON_WIRE:
-            last_bytes = ETHERNET_MIN_ON_WIRE
+        if self.overhead is None and last_bytes < self.min_frame:
+            last_bytes = self.min_frame
         return count, full, last_bytes
 
     def wire_bytes(self, payload: float, topic: str, qos: int) -> float:

@@ -9,12 +9,16 @@ import simpy
 from sim.models.draws import Draws
 from sim.models.links.base import Link
 from sim.models.links.ethernet import EthernetLink
+from sim.models.links.gateway import GatewayLink
+from sim.models.links.nr5g import Nr5gLink
 from sim.models.links.parametric import ParametricLink
 from sim.scenario.errors import ScenarioError
 
 LINK_MODELS: dict[str, type[Link]] = {
     ParametricLink.kind: ParametricLink,
     EthernetLink.kind: EthernetLink,
+    GatewayLink.kind: GatewayLink,
+    Nr5gLink.kind: Nr5gLink,
 }
 
 
