@@ -101,8 +101,13 @@ class Plant:
             name: ordered_entry(env, broker.offer, broker_feeders[name])
             for name, broker in self.brokers.items()
         }
+        used = {m.network for m in sc.machines.values()} | {b.network for b in sc.bridges.values()}
+        used |= {s.network for s in sc.subscribers.values() if s.network is not None}
+        used |= {sc.networks[name].upstream for name in gateways} - {None}  # type: ignore[union-attr]
         self.links = {
-            name: build_link(env, name, cfg, self.draws) for name, cfg in sc.networks.items()
+            name: build_link(env, name, cfg, self.draws)
+            for name, cfg in sc.networks.items()
+            if name in used
         }
         for name in gateways:
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
