@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable
 
+import numpy as np
+
 from sim.models.draws import Draws
-from sim.scenario.laws import Constant, Exponential, Law, Lognormal, Normal, Uniform
+from sim.scenario.laws import (
+    Constant,
+    Exponential,
+    Law,
+    Lognormal,
+    Normal,
+    Trace,
+    Uniform,
+    read_trace,
+)
 
 Sampler = Callable[[], float]
 
@@ -14,7 +26,9 @@ Sampler = Callable[[], float]
 def sampler(law: Law, draws: Draws) -> Sampler:
     """A function returning independent draws from ``law``.
 
-    The normal law is truncated at zero by redrawing: a delay or a size is never negative.
+    The normal law is truncated at zero by redrawing: a delay or a size is never negative. A trace
+    (read once per file, see :func:`sim.scenario.laws.read_trace`) draws one of its samples, each
+    equally likely, or one point of its histogram: a bin chosen by weight, uniform within it.
     """
     if isinstance(law, Constant):
         value = law.value
@@ -45,7 +59,48 @@ def sampler(law: Law, draws: Draws) -> Sampler:
                     return value
 
         return truncated
+    if isinstance(law, Trace):
+        return _trace_sampler(law, draws)
     raise TypeError(f"no sampler for law {law!r}")
+
+
+def _trace_sampler(law: Trace, draws: Draws) -> Sampler:
+    data = read_trace(law.file)
+    uniform = draws.uniform
+    if data.samples is not None:
+        samples = (data.samples * law.scale).tolist()
+        last = len(samples) - 1
+        count = float(len(samples))
+
+        def sample() -> float:
+            i = int(count * uniform())
+            return samples[i if i < last else last]
+
+        return sample
+    assert data.edges is not None and data.weights is not None
+    # One uniform draw u does both steps: the bin k whose cumulative weights bracket u is chosen
+    # with its weight, and (u - start_k) / weight_k is then uniform in [0, 1) within that bin
+    # (inversion of the histogram's piecewise-linear distribution function).
+    keep = data.weights > 0
+    lows = data.edges[:-1][keep] * law.scale
+    widths = np.diff(data.edges)[keep] * law.scale
+    weights = data.weights[keep]
+    ends = np.cumsum(weights)
+    ends[-1] = 1.0
+    starts = ends - weights
+    low_of, start_of = lows.tolist(), starts.tolist()
+    slope_of = (widths / weights).tolist()
+    cumulative = ends.tolist()
+    last = len(cumulative) - 1
+
+    def histogram() -> float:
+        u = uniform()
+        k = bisect_right(cumulative, u)
+        if k > last:
+            k = last
+        return low_of[k] + (u - start_of[k]) * slope_of[k]
+
+    return histogram
 
 
 def is_constant(law: Law) -> bool:

@@ -7,11 +7,25 @@ that names the law::
     latency: {lognormal: {median: 6ms, p99: 10ms}}
     latency: {normal: {mean: 5ms, std: 1ms}}
     latency: {exponential: 5ms}          # the mean
+    latency: {trace: measured/uplink.csv}              # measured delays, in ms
+    latency: {trace: {file: measured/uplink.csv, unit: us}}
     payload: {uniform: [48B, 96B]}
 
 The lognormal is given by its median and 99th percentile because that is how delay measurements are
 reported (e.g. the DETERMINISTIC6G histograms in ``shared/reference``): ``mu = ln(median)``,
 ``sigma = (ln(p99) - ln(median)) / z_0.99`` with ``z_0.99 = 2.3263``.
+
+A ``trace`` law is read from measured data (delays only; a payload size cannot be a trace). The
+file holds either one delay per line (a draw picks one of them, each equally likely) or a histogram
+of ``delay weight`` lines, the format of the DETERMINISTIC6G packet-delay sets in
+``shared/reference/deterministic6g``: each line is a bin's lower bound and its weight (a probability
+or a count; weights are normalised), the bin reaching to the next line's lower bound. The last line's
+weight is normally 0 and only closes the last bin; when it is not 0, the last bin gets the width of
+the one before it. Columns are separated by tabs, commas or spaces; blank lines and ``#`` comments are
+allowed. ``unit`` (default ``ms``, as in those sets) says what the numbers are. A relative path is
+relative to the scenario file that writes it (the loader resolves it, see
+:mod:`sim.scenario.loader`); the law holds the absolute path, and the file is read and checked when
+the law is validated, so a missing or malformed file is a scenario error before anything runs.
 
 This module is pure data: drawing from a law is done in :mod:`sim.models.laws`.
 """
@@ -19,10 +33,26 @@ This module is pure data: drawing from a law is done in :mod:`sim.models.laws`.
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from sim.scenario.units import TIME_UNITS
 
 Z99 = 2.3263478740408408  # standard normal 99th percentile
 
@@ -101,9 +131,148 @@ class Exponential(_Law):
     mean: float = Field(gt=0)
 
 
-Law = Annotated[Constant | Uniform | Lognormal | Normal | Exponential, Field(discriminator="kind")]
+class Trace(_Law):
+    """Measured delays read from ``file``: samples (one per line) or a histogram (see above)."""
 
-LAW_NAMES = ("constant", "uniform", "lognormal", "normal", "exponential")
+    kind: Literal["trace"] = "trace"
+    file: str = Field(min_length=1, description="absolute path of the trace file")
+    scale: float = Field(default=1e-3, gt=0, description="seconds per unit of the file's numbers")
+
+    @field_validator("file")
+    @classmethod
+    def _absolute(cls, file: str) -> str:
+        return os.path.abspath(os.path.expanduser(file))
+
+    @model_validator(mode="after")
+    def _readable(self) -> Trace:
+        read_trace(self.file)  # a ValueError naming the file if it cannot be used
+        return self
+
+    @property
+    def mean(self) -> float:
+        return read_trace(self.file).mean * self.scale
+
+
+Law = Annotated[
+    Constant | Uniform | Lognormal | Normal | Exponential | Trace, Field(discriminator="kind")
+]
+
+LAW_NAMES = ("constant", "uniform", "lognormal", "normal", "exponential", "trace")
+SIZE_LAW_NAMES = tuple(name for name in LAW_NAMES if name != "trace")
+
+
+# ------------------------------------------------------------------------------------ trace files
+
+
+@dataclass(frozen=True, eq=False)
+class TraceData:
+    """The numbers of a trace file, in the file's unit.
+
+    ``samples`` for a one-column file; otherwise ``edges`` (the bins' bounds, one more than the
+    bins) and ``weights`` (the bins' probabilities, adding up to 1).
+    """
+
+    samples: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+    @property
+    def mean(self) -> float:
+        if self.samples is not None:
+            return float(self.samples.mean())
+        assert self.edges is not None and self.weights is not None
+        return float(np.dot(self.weights, (self.edges[:-1] + self.edges[1:]) / 2))
+
+
+_SEPARATOR = re.compile(r"\s*,\s*|\s+")
+
+
+def read_trace(file: str | os.PathLike[str]) -> TraceData:
+    """The trace in ``file``, read once per path (and again only if the file changes).
+
+    Raises :class:`ValueError` with a message naming the file and, for a bad line, its number.
+    """
+    path = os.path.abspath(file)
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(f"trace: file {path} not found") from None
+    except OSError as err:
+        raise ValueError(f"trace: cannot read file {path}: {err.strerror or err}") from None
+    return _read_trace(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
+    where = f"trace: file {path}"
+    if os.path.isdir(path):
+        raise ValueError(f"trace: {path} is a directory, not a trace file")
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise ValueError(f"trace: cannot read file {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"trace: file {path} is not a text file (not UTF-8)") from None
+    rows: list[list[float]] = []
+    lines: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = _SEPARATOR.split(line)
+        try:
+            values = [float(field) for field in fields]
+        except ValueError:
+            values = []
+        if len(values) not in (1, 2) or not all(math.isfinite(v) for v in values):
+            raise ValueError(
+                f"{where}, line {number}: expected a delay, or a bin's lower bound and its weight, "
+                f"got {raw.strip()!r}"
+            )
+        if rows and len(values) != len(rows[0]):
+            raise ValueError(
+                f"{where}, line {number}: {len(values)} column(s) where line {lines[0]} has "
+                f"{len(rows[0])}; a trace is one delay per line or a two-column histogram"
+            )
+        if values[0] < 0:
+            raise ValueError(
+                f"{where}, line {number}: a delay cannot be negative, got {raw.strip()!r}"
+            )
+        if len(values) == 2 and values[1] < 0:
+            raise ValueError(
+                f"{where}, line {number}: a weight cannot be negative, got {raw.strip()!r}"
+            )
+        rows.append(values)
+        lines.append(number)
+    if not rows:
+        raise ValueError(f"{where} holds no data (only blank lines and comments)")
+    table = np.asarray(rows, dtype=float)
+    table.flags.writeable = False  # shared by every law and sampler of this file
+    if table.shape[1] == 1:
+        return TraceData(samples=table[:, 0])
+    lows, weights = table[:, 0], table[:, 1]
+    if len(lows) < 2:
+        raise ValueError(
+            f"{where}: a histogram needs at least two lines (each bin reaches to the next line's "
+            "lower bound)"
+        )
+    steps = np.diff(lows)
+    if np.any(steps <= 0):
+        bad = int(np.argmax(steps <= 0)) + 1
+        raise ValueError(
+            f"{where}, line {lines[bad]}: the bins' lower bounds must increase "
+            f"({lows[bad]:g} after {lows[bad - 1]:g})"
+        )
+    if weights[-1] > 0:  # the last line is a bin of its own, as wide as the one before
+        edges = np.append(lows, lows[-1] + steps[-1])
+    else:  # the last line only closes the last bin
+        edges, weights = lows, weights[:-1]
+    total = weights.sum()
+    if total <= 0:
+        raise ValueError(f"{where}: every bin has weight 0")
+    weights = weights / total
+    edges.flags.writeable = weights.flags.writeable = False
+    return TraceData(edges=edges, weights=weights)
 
 
 def _tagged(value: Any, parse: Callable[[object], float], what: str, example: str) -> Any:
@@ -112,10 +281,11 @@ def _tagged(value: Any, parse: Callable[[object], float], what: str, example: st
         return value  # already tagged, e.g. the output of model_dump()
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return {"kind": "constant", "value": parse(value)}
+    names = LAW_NAMES if what == "time" else SIZE_LAW_NAMES  # measured traces are of delays
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError(
-            f"expected a {what} like {example!r} or a one-key law "
-            f"({', '.join(LAW_NAMES)}), got {value!r}"
+            f"expected a {what} like {example!r} or a one-key law ({', '.join(names)}), "
+            f"got {value!r}"
         )
     ((name, args),) = value.items()
     if name == "constant":
@@ -130,11 +300,38 @@ def _tagged(value: Any, parse: Callable[[object], float], what: str, example: st
         return _params("normal", args, ("mean", "std"), parse)
     if name == "exponential":
         return {"kind": "exponential", "mean": parse(args)}
+    if name == "trace":
+        if what != "time":
+            raise ValueError(
+                f"trace: a measured trace gives delays, not a {what}; "
+                f"a {what} is a quantity like {example!r} or a law ({', '.join(names)})"
+            )
+        return _trace(args)
     from difflib import get_close_matches
 
-    close = get_close_matches(str(name), LAW_NAMES, n=1)
+    close = get_close_matches(str(name), names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise ValueError(f"unknown law '{name}'; allowed: {', '.join(LAW_NAMES)}{hint}")
+    raise ValueError(f"unknown law '{name}'; allowed: {', '.join(names)}{hint}")
+
+
+def _trace(args: Any) -> dict[str, Any]:
+    """``trace: FILE`` or ``trace: {file: FILE, unit: ms}``."""
+    if isinstance(args, str):
+        return {"kind": "trace", "file": args}
+    if not isinstance(args, dict):
+        raise ValueError(f"trace: expected a file name or {{file: ..., unit: ms}}; got {args!r}")
+    unknown = sorted(set(args) - {"file", "unit"}, key=str)
+    if unknown:
+        raise ValueError(f"trace: unknown key '{unknown[0]}'; allowed: file, unit")
+    file = args.get("file")
+    if not isinstance(file, str) or not file.strip():
+        raise ValueError(f"trace: 'file' must be the name of the trace file; got {file!r}")
+    unit = args.get("unit", "ms")
+    if not isinstance(unit, str) or unit not in TIME_UNITS:
+        raise ValueError(
+            f"trace: unknown unit {unit!r} for the trace's delays; allowed: {', '.join(TIME_UNITS)}"
+        )
+    return {"kind": "trace", "file": file, "scale": TIME_UNITS[unit]}
 
 
 def _params(
@@ -151,12 +348,39 @@ def _params(
     return {"kind": name, **{k: parse(args[k]) for k in keys}}
 
 
+_TRACE_SCHEMA = {
+    "type": "object",
+    "required": ["trace"],
+    "additionalProperties": False,
+    "properties": {
+        "trace": {
+            "description": "a file of measured delays (one per line, or 'delay weight' histogram "
+            "lines), relative to the scenario file",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string"},
+                        "unit": {"enum": list(TIME_UNITS), "default": "ms"},
+                    },
+                },
+            ],
+        }
+    },
+}
+
+
 def law_type(parse: Callable[[object], float], what: str, example: str) -> Any:
     """An annotated pydantic type for a law of quantities read by ``parse``."""
     quantity = {"type": ["string", "number"], "description": f"a {what}, e.g. {example!r}"}
     pair = {"type": "array", "items": quantity, "minItems": 2, "maxItems": 2}
+    names = LAW_NAMES if what == "time" else SIZE_LAW_NAMES
+    traced = [] if what != "time" else [_TRACE_SCHEMA]
     json_schema = {
-        "description": f"a constant {what} ({example!r}) or a law: " + ", ".join(LAW_NAMES),
+        "description": f"a constant {what} ({example!r}) or a law: " + ", ".join(names),
         "anyOf": [
             quantity,
             {
@@ -203,6 +427,7 @@ def law_type(parse: Callable[[object], float], what: str, example: str) -> Any:
                 "required": ["exponential"],
                 "additionalProperties": False,
             },
+            *traced,
         ],
     }
     return Annotated[

@@ -14,6 +14,10 @@ itself possibly extending another, and merges the extending file on top of it:
   so the field falls back to its default, or an inherited machine, network, ... disappears;
 - the merged ``extends`` is the extending file's own.
 
+Files named inside a scenario (a ``trace`` law's measured delays) are relative to the scenario file
+that names them: each file's relative trace paths are made absolute while that file is read, before
+the merge, so a base file's trace stays right when an upgrade in another folder extends it.
+
 YAML is read with PyYAML's safe loader, made stricter in one way: a key written twice in the same
 mapping is an error instead of the last one silently winning.
 """
@@ -182,7 +186,10 @@ def _display(path: Path) -> str:
 def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> _Loaded:
     """Read ``path`` and the files it extends; ``chain`` holds the extending files seen so far."""
     name = _display(path)
-    own = _read_mapping(path)
+    try:
+        own = _resolve_files(_read_mapping(path), path.parent)
+    except RecursionError:
+        raise ScenarioError("a YAML alias refers to itself", file=name) from None
     target = own.get("extends")
     if target is None:
         return _Loaded(dict(own), [(name, own)])
@@ -212,6 +219,29 @@ def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> _Loaded
     except RecursionError:
         raise ScenarioError("a YAML alias refers to itself", file=name) from None
     return _Loaded(data, [(name, own), *base.sources])
+
+
+def _resolve_files(data: Any, folder: Path) -> Any:
+    """``data`` with the file of every ``trace`` law made absolute, relative to ``folder``.
+
+    A trace law is a one-key mapping ``{trace: FILE}`` or ``{trace: {file: FILE, ...}}``; nothing
+    else is touched (anything else shaped like it would not validate anyway).
+    """
+
+    def absolute(file: str) -> str:
+        return os.path.abspath(folder / Path(file).expanduser())
+
+    if isinstance(data, list):
+        return [_resolve_files(item, folder) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1 and "trace" in data:
+        written = data["trace"]
+        if isinstance(written, str) and written.strip():
+            return {"trace": absolute(written)}
+        if isinstance(written, dict) and isinstance(written.get("file"), str):
+            return {"trace": {**written, "file": absolute(written["file"])}}
+    return {key: _resolve_files(value, folder) for key, value in data.items()}
 
 
 def load_raw(path: str | Path) -> dict[Any, Any]:
@@ -298,7 +328,14 @@ def _origin(where: list[Any], top: str, sources: list[tuple[str, Mapping[Any, An
 
 _INTERNAL_TAG = re.compile(r"^[a-z][\w-]*\[.*\]$")  # e.g. function-before[parse_time(), float]
 _TYPE_TAGS = {"str", "int", "float", "bool", "none", "list", "dict", "constrained-float"}
-_LAW_CLASSES = (laws.Constant, laws.Uniform, laws.Lognormal, laws.Normal, laws.Exponential)
+_LAW_CLASSES = (
+    laws.Constant,
+    laws.Uniform,
+    laws.Lognormal,
+    laws.Normal,
+    laws.Exponential,
+    laws.Trace,
+)
 
 _FORMATTERS: dict[Callable[[object], float], Callable[[float], str]] = {
     parse_time: format_time,

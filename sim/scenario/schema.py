@@ -246,8 +246,10 @@ class GatewayNetwork(Strict):
     poll_period: Time = Field(
         default="100ms", gt=0, description="the gateway reads every device once a cycle"
     )
-    transaction_time: Time = Field(
-        default="2ms", ge=0, description="one device read (request and response) within a cycle"
+    transaction_time: Time | None = Field(
+        default=None,
+        ge=0,
+        description="one device read within a cycle; default by protocol: 2 ms Modbus/TCP, 0.3 ms PROFIBUS DP",
     )
     processing: Time = Field(default="1ms", ge=0, description="gateway work before it publishes")
     upstream: str | None = Field(
