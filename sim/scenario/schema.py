@@ -216,7 +216,12 @@ class WifiNetwork(Strict):
     basic_rate: Rate = Field(default="24Mbps", gt=0, description="rate of control frames (ACK)")
     slot_time: Time = Field(default="9us", gt=0)
     sifs: Time = Field(default="16us", gt=0)
-    phy_header: Time = Field(default="20us", ge=0, description="PLCP preamble and header per frame")
+    phy_header: Time = Field(
+        default="36us", ge=0, description="preamble and PHY header of a data frame (HT-mixed)"
+    )
+    ack_header: Time = Field(
+        default="20us", ge=0, description="preamble and PHY header of an ACK (legacy OFDM)"
+    )
     mac_overhead: Size = Field(default="38B", ge=0, description="MAC header, FCS and LLC/SNAP")
     ack_size: Size = Field(default="14B", gt=0)
     cw_min: int = Field(default=15, ge=1, description="initial contention window (slots - 1)")

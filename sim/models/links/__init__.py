@@ -12,6 +12,7 @@ from sim.models.links.ethernet import EthernetLink
 from sim.models.links.gateway import GatewayLink
 from sim.models.links.nr5g import Nr5gLink
 from sim.models.links.parametric import ParametricLink
+from sim.models.links.wifi import WifiLink
 from sim.scenario.errors import ScenarioError
 
 LINK_MODELS: dict[str, type[Link]] = {
@@ -19,6 +20,7 @@ LINK_MODELS: dict[str, type[Link]] = {
     EthernetLink.kind: EthernetLink,
     GatewayLink.kind: GatewayLink,
     Nr5gLink.kind: Nr5gLink,
+    WifiLink.kind: WifiLink,
 }
 
 
