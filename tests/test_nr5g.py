@@ -13,9 +13,10 @@ import simpy
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
 from sim.models.events import Arrival
-from sim.models.links.nr5g import Grid, Nr5gLink, prbs_for, spectral_efficiency
+from sim.models.links.nr5g import Grid, Nr5gLink, spectral_efficiency
 from sim.models.message import Message, Packet
 from sim.models.mqtt.routing import Route
+from sim.scenario.profiles import prbs_for
 from sim.scenario.schema import Nr5gNetwork, Scenario
 
 MS = 1e-3

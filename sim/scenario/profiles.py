@@ -98,3 +98,24 @@ PROFILES: dict[str, dict[str, Any]] = {
         "core_latency": {"lognormal": {"median": "10ms", "p99": "18ms"}},
     },
 }
+
+
+# Maximum transmission bandwidth N_RB for (subcarrier spacing kHz, channel bandwidth MHz):
+# TS 38.101-1 Table 5.3.2-1 (FR1: 15, 30, 60 kHz) and TS 38.101-2 Table 5.3.2-1 (FR2: 120 kHz;
+# 60 kHz at 200 MHz).
+PRB_TABLE: dict[tuple[int, int], int] = {
+    (15, 5): 25, (15, 10): 52, (15, 15): 79, (15, 20): 106, (15, 25): 133, (15, 30): 160,
+    (15, 40): 216, (15, 50): 270,
+    (30, 5): 11, (30, 10): 24, (30, 15): 38, (30, 20): 51, (30, 25): 65, (30, 30): 78,
+    (30, 40): 106, (30, 50): 133, (30, 60): 162, (30, 70): 189, (30, 80): 217, (30, 90): 245,
+    (30, 100): 273,
+    (60, 10): 11, (60, 15): 18, (60, 20): 24, (60, 25): 31, (60, 30): 38, (60, 40): 51,
+    (60, 50): 65, (60, 60): 79, (60, 70): 93, (60, 80): 107, (60, 90): 121, (60, 100): 135,
+    (60, 200): 264,
+    (120, 50): 32, (120, 100): 66, (120, 200): 132, (120, 400): 264,
+}  # fmt: skip
+
+
+def prbs_for(numerology: int, bandwidth: float) -> int | None:
+    """PRBs of a carrier, or None when the combination is not in the 3GPP tables."""
+    return PRB_TABLE.get((15 << numerology, round(bandwidth / 1e6)))

@@ -346,6 +346,14 @@ class Nr5gNetwork(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Nr5gNetwork:
+        from sim.scenario.profiles import prbs_for
+
+        if self.prbs is None and prbs_for(self.numerology, self.bandwidth) is None:
+            raise ValueError(
+                f"TS 38.101 lists no PRB count for {self.bandwidth / 1e6:g} MHz at "
+                f"{15 << self.numerology} kHz subcarriers (numerology {self.numerology}); "
+                "choose another bandwidth or give 'prbs'"
+            )
         if self.scheduler != "strict_priority" and any(s.priority for s in self.slices.values()):
             raise ValueError("slice priorities need scheduler: strict_priority")
         return self

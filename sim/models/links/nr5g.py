@@ -52,7 +52,7 @@ from sim.models.framing import Framing
 from sim.models.laws import is_constant, sampler
 from sim.models.links.base import Connection, Deliver, Direction, Link
 from sim.models.message import Packet
-from sim.scenario.errors import ScenarioError
+from sim.scenario.profiles import prbs_for
 from sim.scenario.schema import Nr5gNetwork
 
 # TS 38.214 Table 5.1.3.1-1 (MCS index table 1, up to 64QAM): modulation order and code rate x 1024.
@@ -63,21 +63,6 @@ MCS_TABLE = [
     (6, 910), (6, 948),
 ]  # fmt: skip
 
-# Maximum transmission bandwidth N_RB for (subcarrier spacing kHz, channel bandwidth MHz):
-# TS 38.101-1 Table 5.3.2-1 (FR1: 15, 30, 60 kHz) and TS 38.101-2 Table 5.3.2-1 (FR2: 120 kHz;
-# 60 kHz at 200 MHz).
-PRB_TABLE: dict[tuple[int, int], int] = {
-    (15, 5): 25, (15, 10): 52, (15, 15): 79, (15, 20): 106, (15, 25): 133, (15, 30): 160,
-    (15, 40): 216, (15, 50): 270,
-    (30, 5): 11, (30, 10): 24, (30, 15): 38, (30, 20): 51, (30, 25): 65, (30, 30): 78,
-    (30, 40): 106, (30, 50): 133, (30, 60): 162, (30, 70): 189, (30, 80): 217, (30, 90): 245,
-    (30, 100): 273,
-    (60, 10): 11, (60, 15): 18, (60, 20): 24, (60, 25): 31, (60, 30): 38, (60, 40): 51,
-    (60, 50): 65, (60, 60): 79, (60, 70): 93, (60, 80): 107, (60, 90): 121, (60, 100): 135,
-    (60, 200): 264,
-    (120, 50): 32, (120, 100): 66, (120, 200): 132, (120, 400): 264,
-}  # fmt: skip
-
 L2_HEADERS = 7.0  # PDCP (2 B, 12-bit SN), RLC AM (3 B with SO), MAC subheader (2 B) per IP packet
 SYMBOLS = 14
 EPSILON = 1e-12
@@ -87,11 +72,6 @@ def spectral_efficiency(mcs: int) -> float:
     """Bits per resource element of an MCS of TS 38.214 Table 5.1.3.1-1."""
     order, rate = MCS_TABLE[mcs]
     return order * rate / 1024.0
-
-
-def prbs_for(numerology: int, bandwidth: float) -> int | None:
-    """PRBs of a carrier, or None when the combination is not in the 3GPP tables."""
-    return PRB_TABLE.get((15 << numerology, round(bandwidth / 1e6)))
 
 
 class Opportunities:
@@ -247,12 +227,7 @@ class Nr5gLink(Link):
         super().__init__(env, name, rng_for)
         self.config = config
         prbs = config.prbs or prbs_for(config.numerology, config.bandwidth)
-        if prbs is None:
-            raise ScenarioError(
-                f"no 3GPP PRB count for {config.bandwidth / 1e6:g} MHz at "
-                f"{15 << config.numerology} kHz subcarriers; give 'prbs' explicitly",
-                path=f"networks.{name}.bandwidth",
-            )
+        assert prbs is not None, "the schema checks that the PRB count is known"
         self.prbs = prbs
         self.grid = Grid(config)
         bits_per_symbol = (
