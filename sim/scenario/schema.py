@@ -162,12 +162,9 @@ class CrossTraffic(Strict):
     priority: int = Field(default=0, ge=0, le=7, description="802.1p priority of the cross traffic")
 
 
-class ParametricNetwork(Strict):
-    """A network given by its measured behaviour: a latency law, a shared capacity and a loss."""
+class _Wired(Strict):
+    """Fields of the networks that carry Ethernet frames: frame loss and framing."""
 
-    kind: Literal["parametric"]
-    latency: TimeLaw = Field(default=0.0, description="delay added to every message")
-    rate: Rate | None = Field(default=None, gt=0, description="capacity shared by all senders")
     loss: Fraction = Field(default=0.0, ge=0, lt=1, description="probability a frame is lost")
     overhead: Size | None = Field(
         default=None,
@@ -177,7 +174,15 @@ class ParametricNetwork(Strict):
     mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
 
 
-class EthernetNetwork(Strict):
+class ParametricNetwork(_Wired):
+    """A network given by its measured behaviour: a latency law, a shared capacity and a loss."""
+
+    kind: Literal["parametric"]
+    latency: TimeLaw = Field(default=0.0, description="delay added to every message")
+    rate: Rate | None = Field(default=None, gt=0, description="capacity shared by all senders")
+
+
+class EthernetNetwork(_Wired):
     """Switched Ethernet: a machine's own access port, then ``hops - 1`` shared switch hops."""
 
     kind: Literal["ethernet"]
@@ -191,13 +196,6 @@ class EthernetNetwork(Strict):
         le=8,
         description="802.1Q strict-priority queues per port (1: one FIFO for all traffic)",
     )
-    loss: Fraction = Field(default=0.0, ge=0, lt=1, description="probability a frame is lost")
-    overhead: Size | None = Field(
-        default=None,
-        ge=0,
-        description="bytes added per frame; default the real MQTT/TCP/IP/Ethernet framing, 0B off",
-    )
-    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
 
 
 class BackgroundStations(Strict):
