@@ -105,7 +105,7 @@ class Plant:
         used |= {s.network for s in sc.subscribers.values() if s.network is not None}
         used |= {sc.networks[name].upstream for name in gateways} - {None}  # type: ignore[union-attr]
         self.links = {
-            name: build_link(env, name, cfg, self.draws)
+            name: build_link(env, name, cfg, self.draws, sc.tcp)
             for name, cfg in sc.networks.items()
             if name in used
         }

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 class Message:
     """One MQTT PUBLISH as the machine sent it."""
 
-    __slots__ = ("instance", "payload", "qos", "route", "stream", "t_pub", "topic")
+    __slots__ = ("instance", "payload", "priority", "qos", "route", "stream", "t_pub", "topic")
 
     def __init__(
         self,
@@ -23,6 +23,7 @@ class Message:
         qos: int,
         t_pub: float,
         route: Route,
+        priority: int = 0,
     ) -> None:
         self.stream = stream
         self.route = route
@@ -31,6 +32,7 @@ class Message:
         self.payload = payload
         self.qos = qos
         self.t_pub = t_pub
+        self.priority = priority  # the stream's 802.1p priority (PCP 0..7)
 
 
 class Packet:

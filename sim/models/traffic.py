@@ -37,6 +37,7 @@ class StreamSource:
         "mean_gap",
         "nominal",
         "payload",
+        "priority",
         "qos",
         "route",
         "send",
@@ -60,6 +61,7 @@ class StreamSource:
         self.instance = instance
         self.topic = stream.topic.replace("{id}", str(instance))
         self.qos = stream.qos
+        self.priority = stream.priority
         self.route = route
         self.send = send
         self.draws = draws
@@ -86,6 +88,7 @@ class StreamSource:
             self.qos,
             when,
             self.route,
+            self.priority,
         )
         rows = self.route.rows
         if when >= self.warmup:

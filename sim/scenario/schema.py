@@ -384,8 +384,10 @@ class Tcp(Strict):
     dupack_threshold: int = Field(
         default=3, ge=1, description="duplicate ACKs that trigger a fast retransmit"
     )
+    # Linux autotunes the receive window up to tcp_rmem's maximum (6 MiB) and advertises about
+    # half of it (tcp_adv_win_scale = 1): about 3 MB once a connection has carried some data.
     window: Size = Field(
-        default="64kB", gt=0, description="most unacknowledged bytes a connection has in flight"
+        default="3MB", gt=0, description="most unacknowledged bytes a connection has in flight"
     )
 
 

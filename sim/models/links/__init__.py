@@ -14,6 +14,7 @@ from sim.models.links.nr5g import Nr5gLink
 from sim.models.links.parametric import ParametricLink
 from sim.models.links.wifi import WifiLink
 from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import Tcp
 
 LINK_MODELS: dict[str, type[Link]] = {
     ParametricLink.kind: ParametricLink,
@@ -25,9 +26,14 @@ LINK_MODELS: dict[str, type[Link]] = {
 
 
 def build_link(
-    env: simpy.Environment, name: str, config: object, rng_for: Callable[[str], Draws]
+    env: simpy.Environment,
+    name: str,
+    config: object,
+    rng_for: Callable[[str], Draws],
+    tcp: Tcp | None = None,
 ) -> Link:
-    """The model for network ``name`` of the scenario, chosen by its ``kind``."""
+    """The model for network ``name`` of the scenario, chosen by its ``kind``; ``tcp`` is the
+    scenario's TCP settings (defaults when None)."""
     kind = config.kind  # type: ignore[attr-defined]
     if kind not in LINK_MODELS:
         raise ScenarioError(
@@ -35,4 +41,7 @@ def build_link(
             f"runnable kinds: {', '.join(LINK_MODELS)}",
             path=f"networks.{name}.kind",
         )
-    return LINK_MODELS[kind](env, name, config, rng_for)
+    link = LINK_MODELS[kind](env, name, config, rng_for)
+    if tcp is not None:
+        link.tcp = tcp
+    return link

@@ -82,7 +82,7 @@ from sim.models.draws import Draws
 from sim.models.events import Arrival, ordered_entry
 from sim.models.framing import Framing
 from sim.models.laws import is_constant, sampler
-from sim.models.links.base import MIN_RTO, Connection, Deliver, Direction, Link
+from sim.models.links.base import Connection, Deliver, Direction, Link
 from sim.models.message import Packet
 from sim.scenario.schema import WifiNetwork
 
@@ -200,7 +200,7 @@ class WifiLink(Link):
         latency_draws = rng_for(f"network:{name}:latency")
         self.latency = sampler(config.latency, latency_draws)
         self.constant_latency = config.latency.mean if is_constant(config.latency) else None
-        self.rto = MIN_RTO + 2.0 * config.latency.mean
+        self.backhaul_rtt = 2.0 * config.latency.mean
         self.slot = config.slot_time
         self.difs = config.sifs + 2.0 * config.slot_time
         self.ack_time = config.ack_header + config.ack_size * 8.0 / config.basic_rate
@@ -294,7 +294,7 @@ class WifiLink(Link):
                     size - config.mac_overhead,
                     message,
                     flow,
-                    self.rto,
+                    self.tcp.min_rto + self.backhaul_rtt,
                 )
             )
         if was_idle:
