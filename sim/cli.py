@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
+from sim.live import LiveError
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
@@ -141,6 +142,351 @@ def _compare(args: argparse.Namespace) -> int:
     return compare_command(scenarios=scenarios, out=out, quiet=args.quiet)
 
 
+# ------------------------------------------------------------------------------ brokers, probe
+
+
+def _brokers_up(args: argparse.Namespace) -> int:
+    from sim.live.brokers import brokers_up, default_state_dir, wait_for_bridge
+
+    broker_set = brokers_up(
+        state_dir=args.state_dir,
+        secure=args.secure,
+        embedded=args.embedded,
+        edge_port=args.edge_port,
+        central_port=args.central_port,
+        config_dir=args.config_dir,
+        certs_dir=args.certs,
+        timeout=args.timeout,
+    )
+    kind = "Mosquitto" if broker_set.kind == "mosquitto" else "embedded broker (amqtt)"
+    for record in broker_set.processes:
+        what = {
+            "edge": f"{kind}, bridges plant/# to central at QoS 1",
+            "central": kind,
+            "bridge": "Python bridge: plant/# from edge to central at QoS 1",
+        }[record.name]
+        print(f"{record.name:<8} {record.url or '':<28} pid {record.pid:<8} {what}")
+    if not wait_for_bridge(broker_set):
+        print(
+            "warning: the edge's bridge has not connected to the central broker yet; see the logs",
+            file=sys.stderr,
+        )
+    if broker_set.secure:
+        print(
+            f"TLS CA: {broker_set.ca_file}; users plant, app, bridge, probe with the development "
+            "passwords of brokers/README.md"
+        )
+    state = Path(args.state_dir) if args.state_dir else default_state_dir()
+    down = "factory5g brokers down" + (f" --state-dir {args.state_dir}" if args.state_dir else "")
+    print(f"logs and state in {state}/; stop them with: {down}")
+    return EXIT_OK
+
+
+def _brokers_down(args: argparse.Namespace) -> int:
+    from sim.live.brokers import brokers_down
+
+    stopped = brokers_down(args.state_dir)
+    if not stopped:
+        print("no brokers were running")
+    for record in stopped:
+        print(f"stopped {record.name} (pid {record.pid})")
+    return EXIT_OK
+
+
+def _brokers_status(args: argparse.Namespace) -> int:
+    from sim.live.brokers import brokers_status
+
+    broker_set, alive = brokers_status(args.state_dir)
+    if broker_set is None:
+        print("no brokers started by `factory5g brokers up` here")
+        return EXIT_FAILED
+    for record in broker_set.processes:
+        state = "running" if alive[record.name] else "NOT RUNNING"
+        print(
+            f"{record.name:<8} {record.url or '':<28} pid {record.pid:<8} {state}  log {record.log}"
+        )
+    return EXIT_OK if all(alive.values()) else EXIT_FAILED
+
+
+def _brokers_certs(args: argparse.Namespace) -> int:
+    from sim.live.brokers import find_config_dir
+    from sim.live.credentials import DevCertificates, make_dev_certificates
+
+    out = Path(args.out) if args.out else find_config_dir(args.config_dir) / "secure" / "certs"
+    if DevCertificates(out).complete() and not args.force:
+        print(f"{out} already holds a CA and certificates; --force makes new ones", file=sys.stderr)
+        return EXIT_FAILED
+    certs = make_dev_certificates(out, hosts=["localhost", "127.0.0.1", "::1", *args.host])
+    for path in (
+        certs.ca,
+        certs.server_cert,
+        certs.server_key,
+        certs.client_cert,
+        certs.client_key,
+    ):
+        print(f"wrote {path}")
+    print("development only: the CA key is beside the certificates")
+    return EXIT_OK
+
+
+def _brokers_passwd(args: argparse.Namespace) -> int:
+    from sim.live.brokers import find_config_dir
+    from sim.live.credentials import DEV_USERS, write_password_file
+
+    users: dict[str, str] = {}
+    for pair in args.users:
+        user, sep, password = pair.partition(":")
+        if not sep or not user or not password:
+            print(
+                f"factory5g brokers passwd: expected USER:PASSWORD, got {pair!r}", file=sys.stderr
+            )
+            return EXIT_BAD_INPUT
+        users[user] = password
+    out = Path(args.out) if args.out else find_config_dir(args.config_dir) / "secure" / "passwd"
+    write_password_file(out, users or DEV_USERS)
+    print(f"wrote {out} (users: {', '.join(users or DEV_USERS)})")
+    return EXIT_OK
+
+
+def _size(text: str) -> int:
+    from sim.scenario.units import parse_size
+
+    try:
+        return int(text) if text.strip().isdigit() else round(parse_size(text))
+    except UnitError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _rate(text: str) -> float:
+    from sim.scenario.units import parse_frequency
+
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_frequency(text)
+        except UnitError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
+    return value
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from sim.live.probe import ProbeSettings, broker_yaml, probe, table
+
+    url = parse_broker_url(args.url).with_credentials(
+        username=args.username,
+        password_file=args.password_file,
+        ca_file=args.tls_ca,
+        cert_file=args.tls_cert,
+        key_file=args.tls_key,
+    )
+    settings = ProbeSettings(
+        qos=args.qos,
+        rate=args.rate,
+        size=args.size,
+        duration=args.duration,
+        clients=args.clients,
+        window=args.window,
+        fanout=not args.no_fanout,
+    )
+    try:
+        settings.check()
+    except ValueError as error:
+        print(f"factory5g probe: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    result = probe(
+        url,
+        settings,
+        broker_pid=args.broker_pid,
+        config=args.config,
+        state_dir=args.state_dir,
+        log=log,
+    )
+    text = broker_yaml(result, args.name)
+    if args.out is None:
+        if not args.quiet:
+            print(table(result), file=sys.stderr)
+        sys.stdout.write(text)
+        return EXIT_OK
+    Path(args.out).write_text(text, encoding="utf-8")
+    if not args.quiet:
+        print(table(result))
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def parse_broker_url(text: str):
+    """``sim.live.mqtt.parse_broker_url``, imported when a live command runs."""
+    from sim.live.mqtt import parse_broker_url as parse
+
+    return parse(text)
+
+
+def _add_brokers(commands: argparse._SubParsersAction) -> None:
+    brokers = commands.add_parser(
+        "brokers",
+        help="start and stop the edge and central MQTT brokers of brokers/ on this machine",
+        description="Run the edge and central brokers of brokers/ (the edge bridging plant/# to "
+        "the central broker) in the background on 127.0.0.1: Mosquitto when it is installed, "
+        "otherwise the embedded broker (amqtt, the 'embedded' extra) with a Python bridge.",
+    )
+    actions = brokers.add_subparsers(dest="action", metavar="ACTION")
+
+    def state_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--state-dir",
+            metavar="DIR",
+            help="where the state file, rendered configurations and logs go "
+            "(default: $FACTORY5G_STATE_DIR or .factory5g)",
+        )
+
+    up = actions.add_parser(
+        "up",
+        help="start the brokers in the background",
+        description="Start the central broker, then the edge broker and its bridge, wait until "
+        "they accept connections, print their URLs and record them for 'brokers down'. Ports "
+        "default to those of the files (1883/1884, 8883/8884 with --secure).",
+    )
+    up.add_argument("--secure", action="store_true", help="TLS, passwords and ACLs (Mosquitto)")
+    up.add_argument(
+        "--embedded", action="store_true", help="the embedded broker even if Mosquitto is installed"
+    )
+    up.add_argument("--edge-port", type=int, metavar="P", help="edge broker port")
+    up.add_argument("--central-port", type=int, metavar="P", help="central broker port")
+    up.add_argument("--config-dir", metavar="DIR", help="the brokers/ folder (default: ./brokers)")
+    up.add_argument(
+        "--certs",
+        metavar="DIR",
+        help="development certificates for --secure, made there if missing (default: STATE_DIR/certs)",
+    )
+    up.add_argument("--timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
+    state_option(up)
+    up.set_defaults(handler=_brokers_up)
+
+    down = actions.add_parser("down", help="stop the brokers 'brokers up' started")
+    state_option(down)
+    down.set_defaults(handler=_brokers_down)
+
+    status = actions.add_parser("status", help="say whether they still run")
+    state_option(status)
+    status.set_defaults(handler=_brokers_status)
+
+    certs = actions.add_parser(
+        "certs",
+        help="make a development CA, server and client certificates",
+        description="Make a development CA (ECDSA P-256), a server certificate for localhost, "
+        "127.0.0.1 and ::1, and a client certificate, for the secured brokers. Not for a plant: "
+        "the CA key is written beside them.",
+    )
+    certs.add_argument("--out", metavar="DIR", help="default: brokers/secure/certs")
+    certs.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name or address for the server certificate",
+    )
+    certs.add_argument("--force", action="store_true", help="replace existing certificates")
+    certs.add_argument("--config-dir", metavar="DIR", help=argparse.SUPPRESS)
+    certs.set_defaults(handler=_brokers_certs)
+
+    passwd = actions.add_parser(
+        "passwd",
+        help="write a Mosquitto password file",
+        description="Write a Mosquitto 2 password file (PBKDF2-SHA512, as mosquitto_passwd) "
+        "with the given users, or the development users plant, app, bridge and probe.",
+    )
+    passwd.add_argument("users", nargs="*", metavar="USER:PASSWORD")
+    passwd.add_argument("--out", metavar="FILE", help="default: brokers/secure/passwd")
+    passwd.add_argument("--config-dir", metavar="DIR", help=argparse.SUPPRESS)
+    passwd.set_defaults(handler=_brokers_passwd)
+
+    def usage(args: argparse.Namespace) -> int:
+        brokers.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+
+    brokers.set_defaults(handler=usage)
+
+
+def _add_probe(commands: argparse._SubParsersAction) -> None:
+    probe = commands.add_parser(
+        "probe",
+        help="measure a real MQTT broker and write a scenario broker block",
+        description="Measure a real broker's publish-to-deliver latency at a low rate and its "
+        "saturation throughput with one and two subscribers, then derive service_time and "
+        "fanout_time for a scenario's brokers: block. Prints a table; writes the block as YAML to "
+        "--out or stdout. Every phase lasts --duration; all traffic goes to URL only.",
+    )
+    probe.add_argument(
+        "url", metavar="URL", help="mqtt://[user[:password]@]host[:port] or mqtts://..."
+    )
+    probe.add_argument(
+        "--qos", type=int, choices=(0, 1, 2), default=0, help="QoS of every message (default 0)"
+    )
+    probe.add_argument(
+        "--rate",
+        type=_rate,
+        default=200.0,
+        metavar="R",
+        help="messages per second in the latency phase (default 200)",
+    )
+    probe.add_argument(
+        "--size", type=_size, default=64, metavar="BYTES", help="payload size (default 64)"
+    )
+    probe.add_argument(
+        "--duration",
+        type=_duration,
+        default=2.0,
+        metavar="T",
+        help="length of each of the three phases (default 2s)",
+    )
+    probe.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        metavar="N",
+        help="publisher connections in the saturation phases (default 1)",
+    )
+    probe.add_argument(
+        "--window",
+        type=int,
+        default=100,
+        metavar="W",
+        help="messages in flight in the saturation phases (default 100)",
+    )
+    probe.add_argument(
+        "--no-fanout",
+        action="store_true",
+        help="skip the 2-subscriber phase; split the cost half and half",
+    )
+    probe.add_argument("--name", default="edge", help="broker name in the block (default edge)")
+    probe.add_argument("--out", metavar="FILE", help="write the YAML block here instead of stdout")
+    probe.add_argument(
+        "--config", metavar="FILE", help="the broker's Mosquitto file, for max_queued"
+    )
+    probe.add_argument(
+        "--broker-pid",
+        type=int,
+        metavar="PID",
+        help="the broker's process, for its CPU time (default: found from the port when local)",
+    )
+    probe.add_argument("--username", help="user name (overrides the URL's)")
+    probe.add_argument(
+        "--password-file", metavar="FILE", help="file whose first line is the password"
+    )
+    probe.add_argument(
+        "--tls-ca", metavar="FILE", help="CA certificate to check an mqtts:// broker"
+    )
+    probe.add_argument("--tls-cert", metavar="FILE", help="client certificate")
+    probe.add_argument("--tls-key", metavar="FILE", help="client key")
+    probe.add_argument("--state-dir", metavar="DIR", help=argparse.SUPPRESS)
+    probe.add_argument("--quiet", action="store_true", help="print nothing but the YAML and errors")
+    probe.set_defaults(handler=_probe)
+
+
 # -------------------------------------------------------------------------------------- parser
 
 
@@ -224,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(compare)
     compare.set_defaults(handler=_compare)
+
+    _add_brokers(commands)
+    _add_probe(commands)
     return parser
 
 
@@ -242,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except LiveError as error:
+        print(f"factory5g {args.command}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(error, ValueError) else EXIT_FAILED
     except ModuleNotFoundError as error:
         if error.name != "sim.report":
             raise
