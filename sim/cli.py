@@ -487,6 +487,168 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:
     probe.set_defaults(handler=_probe)
 
 
+# ---------------------------------------------------------------------------------- live, bridge
+
+
+def _stop_on_signals():
+    """An event set by SIGINT / SIGTERM (instead of KeyboardInterrupt), so that the command can
+    stop cleanly and report; returns the event and a function restoring the old handlers."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    old = {}
+    if threading.current_thread() is threading.main_thread():  # signals go to the main thread
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, lambda *_: stop.set())
+
+    def restore() -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return stop, restore
+
+
+def _secure_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", help="user name (overrides the URL's)")
+    parser.add_argument(
+        "--password-file", metavar="FILE", help="file whose first line is the password"
+    )
+    parser.add_argument(
+        "--tls-ca", metavar="FILE", help="CA certificate to check an mqtts:// broker"
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="client certificate")
+    parser.add_argument("--tls-key", metavar="FILE", help="client key")
+
+
+def _url_with(text: str, args: argparse.Namespace):
+    return parse_broker_url(text).with_credentials(
+        username=args.username,
+        password_file=args.password_file,
+        ca_file=args.tls_ca,
+        cert_file=args.tls_cert,
+        key_file=args.tls_key,
+    )
+
+
+def _live(args: argparse.Namespace) -> int:
+    from sim.live.live import format_live, run_live
+
+    scenario = load_scenario(args.scenario)
+    url = _url_with(args.broker, args)
+    if args.speed <= 0:
+        print("factory5g live: --speed must be positive", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    stop, restore = _stop_on_signals()
+    try:
+        result = run_live(
+            scenario,
+            url,
+            duration=args.for_,
+            speed=args.speed,
+            seed=args.seed,
+            drain=args.drain,
+            stop=stop,
+            log=log,
+        )
+    finally:
+        restore()
+    print(format_live(result))
+    return EXIT_OK
+
+
+def _bridge(args: argparse.Namespace) -> int:
+    from sim.live.bridge import format_bridge, run_bridge
+
+    scenario = load_scenario(args.scenario)
+    source = _url_with(args.from_, args)
+    target = _url_with(args.to, args)
+    log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    stop, restore = _stop_on_signals()
+    try:
+        stats = run_bridge(
+            scenario,
+            args.network,
+            source,
+            target,
+            args.topics,
+            duration=args.for_,
+            qos=args.qos,
+            seed=args.seed,
+            stop=stop,
+            log=log,
+        )
+    finally:
+        restore()
+    print(format_bridge(stats))
+    return EXIT_OK
+
+
+def _add_live(commands: argparse._SubParsersAction) -> None:
+    live = commands.add_parser(
+        "live",
+        help="publish a scenario's machines to a real MQTT broker in real time",
+        description="Run the scenario's streams in real time (times and sizes drawn as the "
+        "simulator draws them) and publish every message to the broker as JSON with ts (epoch "
+        "seconds), seq, the machine id and plausible drifting values, on the scenario's topics "
+        "with its QoS. A subscriber of its own measures what the broker delivers back; on exit "
+        "a table per stream gives sent, received and p50/p99 delay.",
+    )
+    live.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    live.add_argument(
+        "--broker", required=True, metavar="URL", help="mqtt://[user[:password]@]host[:port]"
+    )
+    live.add_argument(
+        "--for",
+        dest="for_",
+        type=_duration,
+        metavar="DURATION",
+        help="how long to run, in scenario time (default: the scenario's duration)",
+    )
+    live.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="X times faster than real time"
+    )
+    live.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
+    live.add_argument(
+        "--drain",
+        type=_duration,
+        default=3.0,
+        metavar="T",
+        help="at the end, wait up to T for messages still on their way (default 3s)",
+    )
+    _secure_options(live)
+    live.add_argument("--quiet", action="store_true", help="print nothing but the table and errors")
+    live.set_defaults(handler=_live)
+
+    bridge = commands.add_parser(
+        "bridge",
+        help="bridge two real brokers through a simulated network of a scenario",
+        description="Subscribe to TOPICS on the --from broker and republish every message on the "
+        "--to broker, unchanged (topic, payload, QoS, retain), when the scenario's network model "
+        "NAME says it comes out (its latency, rate and loss). Runs for --for or until Ctrl-C.",
+    )
+    bridge.add_argument("--from", dest="from_", required=True, metavar="URL", help="source broker")
+    bridge.add_argument("--to", required=True, metavar="URL", help="target broker")
+    bridge.add_argument(
+        "--topics", nargs="+", required=True, metavar="FILTER", help="topic filters to carry"
+    )
+    bridge.add_argument("--scenario", required=True, metavar="FILE", help="scenario YAML file")
+    bridge.add_argument(
+        "--network", required=True, metavar="NAME", help="the scenario's network to carry through"
+    )
+    bridge.add_argument(
+        "--for", dest="for_", type=_duration, metavar="DURATION", help="how long to run"
+    )
+    bridge.add_argument(
+        "--qos", type=int, choices=(0, 1, 2), default=1, help="QoS of the subscription (default 1)"
+    )
+    bridge.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
+    _secure_options(bridge)
+    bridge.add_argument("--quiet", action="store_true", help="print nothing but the summary")
+    bridge.set_defaults(handler=_bridge)
+
+
 # -------------------------------------------------------------------------------------- parser
 
 
@@ -573,6 +735,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_brokers(commands)
     _add_probe(commands)
+    _add_live(commands)
     return parser
 
 

@@ -142,6 +142,8 @@ def run_command(scenario: Scenario, source: Path, out: Path, quiet: bool) -> int
         )
     results, wall = run_with_progress(scenario, console, quiet)
     written = results.write(out)
+    if quiet:
+        return 0
     console.print(stream_table(results))
     messages = _published_messages(results)
     console.print(
@@ -210,6 +212,8 @@ def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, quiet: bo
     comparison = Comparison(runs[0], runs[1:])
     path = comparison.write(out)
     plot = save_latency_cdf(runs, out / "latency.png")
+    if quiet:
+        return 0
     console.print(comparison_table(comparison))
     console.print(f"wrote {path}, {plot} and per-scenario results in {out}/<scenario>/")
     return 0

@@ -314,3 +314,13 @@ def test_ctrl_c_stops_a_run_with_exit_130_and_no_traceback(tmp_path: Path) -> No
     assert process.returncode == 130
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_quiet_prints_nothing_but_still_writes_results(tmp_path: Path) -> None:
+    """--quiet: no table, no progress, nothing on stdout or stderr; the files are written."""
+    done = factory5g(
+        "run", CONTRACT / "mm1.yaml", "--duration", "12s", "--quiet", "--out", tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert (tmp_path / "summary.json").is_file()
