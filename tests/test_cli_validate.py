@@ -224,7 +224,6 @@ def test_run_applies_the_overrides_and_writes_its_files_under_results(tmp_path: 
             "2",
             "--duration",
             "3s",
-            "--quiet",
         ],
         capture_output=True,
         text=True,
