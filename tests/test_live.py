@@ -1,0 +1,258 @@
+"""`factory5g live` (sim.live.live): schedules drawn like the simulator's, JSON payloads, and real
+runs against Mosquitto on free loopback ports, including a broker restart with QoS 1.
+
+Real paho-mqtt clients and real Mosquitto processes that the tests start and stop; nothing mocked.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sim.live.brokers import MosquittoBroker, find_mosquitto, free_port
+from sim.live.live import (
+    Values,
+    format_live,
+    live_streams,
+    payload_json,
+    run_live,
+    timeline,
+)
+from sim.live.mqtt import BrokerURL, connect, disconnect, make_client
+from sim.scenario.loader import load_scenario
+
+needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
+
+SCENARIO = """\
+name: live-test
+duration: 10s
+seed: 3
+networks:
+  lan: {kind: parametric, latency: 1ms}
+  wan: {kind: parametric, latency: 50ms, rate: 100Mbps}
+brokers:
+  edge: {service_time: 20us}
+machines:
+  cnc:
+    count: 2
+    network: lan
+    broker: edge
+    streams:
+      spindle: {topic: "t/cnc/{id}/spindle", every: 20ms, payload: 200B, qos: 1}
+  robot:
+    network: lan
+    broker: edge
+    streams:
+      joints: {topic: "t/robot/{id}/joints", every: 50ms, payload: 60B, qos: 0}
+  sensors:
+    network: lan
+    broker: edge
+    streams:
+      env: {topic: "t/env/{id}", poisson: 20/s, payload: {uniform: [48B, 96B]}, qos: 1}
+subscribers:
+  scada: {broker: edge, topics: ["t/#"]}
+"""
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "live.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def mosquitto(tmp_path: Path, port: int, persistence: bool = False) -> MosquittoBroker:
+    config = tmp_path / f"mosquitto-{port}.conf"
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "set_tcp_nodelay true"]
+    if persistence:
+        (tmp_path / "db").mkdir(exist_ok=True)
+        lines += ["persistence true", f"persistence_location {tmp_path / 'db'}/"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        lines.append(f"user {getpass.getuser()}")  # else it cannot write its database here
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return MosquittoBroker(config, port, log=tmp_path / f"mosquitto-{port}.log")
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed")
+    with mosquitto(tmp_path, free_port()) as process:
+        yield process
+
+
+# ------------------------------------------------------------------------------------ offline
+
+
+def test_schedule_follows_the_stream_laws(scenario_file: Path) -> None:
+    """Periodic streams give one message per period, Poisson ones about their rate; sizes follow
+    the payload law; times are ordered."""
+    scenario = load_scenario(scenario_file)
+    events = list(timeline(live_streams(scenario), 10.0))
+    times = [when for when, _, _ in events]
+    assert times == sorted(times)
+    count: dict[str, int] = {}
+    for _, stream, size in events:
+        count[stream.topic] = count.get(stream.topic, 0) + 1
+        if stream.stream == "spindle":
+            assert size == 200
+        if stream.stream == "env":
+            assert 48 <= size <= 96
+    assert count["t/cnc/0/spindle"] in (499, 500)
+    assert count["t/robot/0/joints"] in (199, 200)
+    assert 150 < count["t/env/0"] < 250
+    # Same seed, same schedule.
+    again = [(w, s.topic, n) for w, s, n in timeline(live_streams(scenario), 10.0)]
+    assert again == [(w, s.topic, n) for w, s, n in events]
+
+
+def test_payloads_are_json_padded_to_size() -> None:
+    values = Values("cnc", "spindle", 0, 1)
+    fields = {"ts": 1.5, "seq": 1, "machine": "cnc-0", **values.next()}
+    data = payload_json(fields, 300)
+    assert len(data) == 300
+    decoded = json.loads(data)
+    assert decoded["seq"] == 1 and {"spindle_rpm", "load_pct", "temp_c"} <= decoded.keys()
+    short = payload_json(fields, 10)  # smaller than the JSON: no pad, never truncated
+    assert "pad" not in json.loads(short)
+    robot = Values("robot", "joints", 2, 1).next()
+    assert set(robot) == {f"j{i}" for i in range(1, 7)}
+    env = Values("sensors", "env", 0, 1)
+    first, later = env.next()["temperature_c"], [env.next()["temperature_c"] for _ in range(500)]
+    assert any(t != first for t in later)  # drifts
+    assert all(-10 <= t <= 60 for t in later)
+
+
+# ---------------------------------------------------------------------------------- real runs
+
+
+@needs_mosquitto
+def test_live_reaches_mosquitto_sub_as_json(scenario_file: Path, broker: MosquittoBroker) -> None:
+    """The CLI publishes; mosquitto_sub sees JSON with ts and seq; the table reports what came
+    back."""
+    sub = subprocess.Popen(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "t/#", "-v"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.3)
+        started = time.time()
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sim",
+                "live",
+                str(scenario_file),
+                "--broker",
+                broker.url,
+                "--for",
+                "2s",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        time.sleep(0.3)
+    finally:
+        sub.terminate()
+        out, _ = sub.communicate(timeout=5)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in out.splitlines() if line]
+    assert len(lines) > 100
+    topics = set()
+    for line in lines:
+        topic, payload = line.split(" ", 1)
+        data = json.loads(payload)
+        topics.add(topic)
+        assert isinstance(data["seq"], int) and data["seq"] >= 1
+        assert started - 1 < data["ts"] < time.time()
+        assert data["machine"].split("-")[0] in ("cnc", "robot", "sensors")
+    assert {"t/cnc/0/spindle", "t/cnc/1/spindle", "t/robot/0/joints", "t/env/0"} <= topics
+    spindle = [json.loads(line.split(" ", 1)[1]) for line in lines if "spindle" in line]
+    assert all(len(json.dumps(d, separators=(",", ":"))) == 200 for d in spindle)
+    table = run.stdout
+    assert "spindle" in table and "joints" in table and "p50 ms" in table
+    assert "sent" in table.splitlines()[-1]
+
+
+@needs_mosquitto
+def test_live_api_counts_and_delays(scenario_file: Path, broker: MosquittoBroker) -> None:
+    scenario = load_scenario(scenario_file)
+    url = BrokerURL("127.0.0.1", broker.port)
+    result = run_live(scenario, url, duration=1.5, speed=2.0, drain=2.0)
+    assert result.sent > 100
+    assert result.received == result.sent  # loopback, nothing lost, even QoS 0
+    for report in result.reports:
+        p50 = report.percentile(50)
+        assert p50 is not None and 0 <= p50 < 0.1
+    assert result.elapsed < 4.0  # 1.5 s of scenario at speed 2 is 0.75 s, plus the drain
+    print(format_live(result))
+
+
+@needs_mosquitto
+def test_broker_restart_with_qos1_loses_nothing(tmp_path: Path) -> None:
+    """Mosquitto (persistence on) is stopped and started again while `live` publishes QoS 1:
+    every seq of every topic still reaches an outside subscriber with a persistent session, and
+    live's own subscriber."""
+    scenario_text = SCENARIO.replace("qos: 0", "qos: 1")
+    path = tmp_path / "qos1.yaml"
+    path.write_text(scenario_text, encoding="utf-8")
+    scenario = load_scenario(path)
+    port = free_port()
+    url = BrokerURL("127.0.0.1", port)
+    broker = mosquitto(tmp_path, port, persistence=True)
+    broker.__enter__()
+    seen: dict[str, set[int]] = {}
+    lock = threading.Lock()
+
+    def on_message(client, userdata, message) -> None:
+        data = json.loads(message.payload)
+        with lock:
+            seen.setdefault(message.topic, set()).add(data["seq"])
+
+    outside = make_client(url, f"outside-{uuid.uuid4().hex[:6]}", clean_session=False)
+    outside.reconnect_delay_set(0.1, 1)
+    outside.on_message = on_message
+    result_box = []
+    try:
+        connect(outside, url)
+        outside.subscribe("t/#", 1)
+        time.sleep(0.3)
+        worker = threading.Thread(
+            target=lambda: result_box.append(run_live(scenario, url, duration=4.0, drain=6.0))
+        )
+        worker.start()
+        time.sleep(1.2)
+        broker.stop()  # SIGTERM: Mosquitto writes its persistence file
+        time.sleep(1.0)  # publishing goes on meanwhile, into paho's queue
+        broker = mosquitto(tmp_path, port, persistence=True)
+        broker.__enter__()
+        worker.join(30)
+        assert not worker.is_alive()
+        time.sleep(0.5)
+    finally:
+        disconnect(outside)
+        broker.stop()
+    (result,) = result_box
+    print(format_live(result))
+    assert result.sent > 300
+    with lock:
+        total = 0
+        for topic, seqs in seen.items():
+            assert seqs == set(range(1, max(seqs) + 1)), f"{topic}: gaps"
+            total += len(seqs)
+    assert total == result.sent
+    assert result.received == result.sent
