@@ -75,6 +75,11 @@ class Framing:
             last_bytes = self.min_frame
         return count, full, last_bytes
 
+    @property
+    def header(self) -> float:
+        """Bytes of a frame that are not TCP payload (what a TCP window does not count)."""
+        return IP_TCP_HEADERS + self.link_bytes if self.overhead is None else self.overhead
+
     def wire_bytes(self, payload: float, topic: str, qos: int) -> float:
         """All bytes the message puts on the wire."""
         count, full, last = self.frames(payload, topic, qos)

@@ -46,7 +46,7 @@ import simpy
 
 from sim.models.draws import Draws
 from sim.models.events import Arrival, ordered_entry
-from sim.models.framing import ETHERNET_MIN_ON_WIRE, ETHERNET_ON_WIRE, IP_TCP_HEADERS, Framing
+from sim.models.framing import ETHERNET_MIN_ON_WIRE, Framing
 from sim.models.links.base import (
     CrossTraffic,
     Deliver,
@@ -244,10 +244,7 @@ class EthernetLink(Link):
         super().__init__(env, name, rng_for, tcp)
         self.config = config
         self.framing = Framing(config.mtu, config.overhead)
-        # bytes of a frame that are not TCP payload (for the window)
-        self.header = (
-            IP_TCP_HEADERS + ETHERNET_ON_WIRE if config.overhead is None else config.overhead
-        )
+        self.header = self.framing.header
         self.seconds_per_byte = 8.0 / config.rate
         self.draws = rng_for(f"network:{name}")
         self.classes = TRAFFIC_CLASSES[config.priority_queues]

@@ -24,7 +24,7 @@ import simpy
 
 from sim.models.draws import Draws
 from sim.models.events import ordered_entry
-from sim.models.framing import ETHERNET_ON_WIRE, IP_TCP_HEADERS, Framing
+from sim.models.framing import Framing
 from sim.models.laws import is_constant, sampler
 from sim.models.links.base import (
     Deliver,
@@ -84,10 +84,7 @@ class ParametricLink(Link):
         super().__init__(env, name, rng_for, tcp)
         self.config = config
         self.framing = Framing(config.mtu, config.overhead)
-        # bytes of a frame that are not TCP payload (for the window)
-        self.header = (
-            IP_TCP_HEADERS + ETHERNET_ON_WIRE if config.overhead is None else config.overhead
-        )
+        self.header = self.framing.header
         self.draws = rng_for(f"network:{name}")
         self.latency = sampler(config.latency, self.draws)
         self.constant_latency = config.latency.mean if is_constant(config.latency) else None
