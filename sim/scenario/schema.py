@@ -405,13 +405,31 @@ class Broker(Strict):
 
 
 class Bridge(Strict):
-    """Forwards matching topics from one broker to another across a network."""
+    """Forwards matching topics from one broker to another across a network.
+
+    Topics are remapped as by Mosquitto's ``topic <pattern> out <qos> <local> <remote>`` bridge lines:
+    a pattern in ``topics`` matches ``local_prefix + pattern`` on the ``from`` broker, and the message
+    is published as ``remote_prefix`` + the topic without ``local_prefix`` on the ``to`` broker.
+    """
 
     from_: str = Field(alias="from", description="broker the bridge subscribes to")
     to: str = Field(description="broker the bridge publishes to")
     network: str = Field(description="network between the two brokers")
     topics: list[str] = Field(min_length=1, description="MQTT topic filters to forward")
     qos: QoS = 0
+    local_prefix: str = Field(
+        default="", description="prefix of the forwarded topics on the 'from' broker (removed)"
+    )
+    remote_prefix: str = Field(
+        default="", description="prefix put before the forwarded topics on the 'to' broker"
+    )
+
+    @field_validator("local_prefix", "remote_prefix")
+    @classmethod
+    def _plain_prefix(cls, prefix: str) -> str:
+        if "+" in prefix or "#" in prefix:
+            raise ValueError("a topic prefix may not contain the wildcards '+' or '#'")
+        return prefix
 
 
 class Subscriber(Strict):

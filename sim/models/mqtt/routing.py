@@ -2,9 +2,9 @@
 
 Subscriptions do not change during a run and every machine publishes on fixed topics, so the
 matching is done once per topic before the run (Mosquitto keeps a subscription tree for the same
-reason). A bridge forwards a topic to the next broker when one of its filters matches; a broker
-already reached is not entered again, so two brokers bridging the same topics to each other do not
-loop.
+reason). A bridge forwards a topic to the next broker when one of its filters matches, remapping
+the topic by its prefixes (Mosquitto's bridge ``topic`` lines); a broker already reached is not
+entered again, so two brokers bridging the same topics to each other do not loop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.models.mqtt.topics import matches_any
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Bridge, Scenario
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def plan_topic(scenario: Scenario, origin: str, topic: str) -> TopicPlan:
     """The subscribers and bridges a message on ``topic`` published at broker ``origin`` reaches."""
     plan = TopicPlan(topic, origin)
 
-    def visit(broker: str) -> tuple[str, ...]:
+    def visit(broker: str, topic: str) -> tuple[str, ...]:
         subscribers = tuple(
             name
             for name, sub in sorted(scenario.subscribers.items())
@@ -54,7 +54,7 @@ def plan_topic(scenario: Scenario, origin: str, topic: str) -> TopicPlan:
             for name, bridge in sorted(scenario.bridges.items())
             if bridge.from_ == broker
             and bridge.to not in plan.hops
-            and matches_any(bridge.topics, topic)
+            and remap(bridge, topic) is not None
         )
         plan.hops[broker] = Hop(broker, subscribers, ())
         taken: list[str] = []
@@ -64,14 +64,24 @@ def plan_topic(scenario: Scenario, origin: str, topic: str) -> TopicPlan:
             if target in plan.hops:
                 continue
             taken.append(name)
-            downstream = visit(target)
+            downstream = visit(target, remap(scenario.bridges[name], topic))  # type: ignore[arg-type]
             plan.via_bridge[name] = downstream
             reached.extend(downstream)
         plan.hops[broker] = Hop(broker, subscribers, tuple(taken))
         return tuple(reached)
 
-    visit(origin)
+    visit(origin, topic)
     return plan
+
+
+def remap(bridge: Bridge, topic: str) -> str | None:
+    """The topic a bridge publishes ``topic`` as on its far broker, or None if it does not forward it."""
+    if not topic.startswith(bridge.local_prefix):
+        return None
+    inner = topic[len(bridge.local_prefix) :]
+    if not matches_any(bridge.topics, inner):
+        return None
+    return bridge.remote_prefix + inner
 
 
 class Route:
