@@ -53,8 +53,6 @@ Direction = Literal["up", "down"]
 Deliver = Callable[[Packet, float], None]
 Emit = Callable[[Packet, int, int, float], None]
 
-MIN_RTO = 0.200  # Linux TCP_RTO_MIN
-
 
 class Connection:
     """One direction of a TCP connection across a network: hands packets to ``sink`` in order."""
@@ -74,22 +72,6 @@ class Connection:
             when = self.last
         self.last = when
         self.sink(packet, when)
-
-
-def retransmission_delay(draws: Draws, frames: int, loss: float, rto: float = MIN_RTO) -> float:
-    """Extra delay TCP adds to a message of ``frames`` frames on a link losing each frame with ``loss``.
-
-    Timeout only (no fast retransmit): the first transmission fails when any of its frames is lost;
-    each retransmission of the lost segment is lost again with probability ``loss`` and doubles the
-    timeout (RFC 6298 section 5.5). :class:`TcpConnection` models fast retransmit as well.
-    """
-    if loss <= 0.0 or draws.uniform() >= 1.0 - (1.0 - loss) ** frames:
-        return 0.0
-    delay = rto
-    while draws.uniform() < loss:
-        rto *= 2.0
-        delay += rto
-    return delay
 
 
 class Frame:

@@ -541,4 +541,4 @@ class _Scheduler:
 def _head_priority(ue: Ue) -> int:
     if not ue.queue:
         return 0
-    return getattr(ue.queue[0].packet.msg, "priority", 0)
+    return ue.queue[0].packet.msg.priority
