@@ -22,15 +22,24 @@ import simpy
 from sim.metrics.collector import Row
 from sim.metrics.summary import ReplicationRow, replication_row, summarize
 from sim.models.draws import Draws, component_rng
-from sim.models.events import ordered_entry, pending_arrivals
+from sim.models.events import Offer, ordered_entry, pending_arrivals
 from sim.models.links import build_link
 from sim.models.links.ethernet import Frame
 from sim.models.message import Packet
 from sim.models.mqtt.broker import Broker, Session
+from sim.models.mqtt.client import (
+    Completion,
+    MachineClient,
+    SubscriberApp,
+    completion_recorder,
+)
+from sim.models.mqtt.connection import InTransit, MqttConnection
+from sim.models.mqtt.outbox import Outbox
+from sim.models.mqtt.packets import DONE, Publish
 from sim.models.mqtt.routing import Route, TopicPlan, plan_topic
 from sim.models.traffic import StreamSource
 from sim.results import Results
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Client, Scenario
 
 Progress = Callable[[float], None]
 
@@ -92,9 +101,17 @@ class Plant:
         for bridge in sc.bridges.values():
             up_feeders[bridge.network] += 1
             broker_feeders[bridge.to] += 1
+        for machine in sc.machines.values():
+            if sc.networks[machine.network].kind != "gateway":
+                down_feeders[machine.network] += machine.count  # acknowledgements, PINGRESP
+        for bridge in sc.bridges.values():
+            down_feeders[bridge.network] += 1
         for sub in sc.subscribers.values():
             if sub.network is not None:
                 down_feeders[sub.network] += 1
+                up_feeders[sub.network] += 1
+            if sub.network is not None or sub.qos:
+                broker_feeders[sub.broker] += 1
 
         self.brokers = {name: Broker(name, cfg) for name, cfg in sc.brokers.items()}
         broker_entry = {
@@ -115,30 +132,122 @@ class Plant:
                 self.links[upstream] if upstream else None, up_feeders[upstream] if upstream else 0
             )
 
+        self.connections: list[MqttConnection] = []
+        self.outboxes: list[Outbox] = []
+
+        def connection(
+            name: str,
+            network: str | None,
+            client: Client,
+            to_broker: Offer,
+            to_client: Offer | None,
+        ) -> MqttConnection:
+            outages = getattr(sc.networks[network], "outages", []) if network else []
+            conn = MqttConnection(
+                env,
+                name,
+                client,
+                min_rto=sc.tcp.min_rto,
+                outages=outages,
+                to_broker=to_broker,
+                to_client=to_client,
+            )
+            if network is None:
+                conn.attach(None, None)
+            else:
+                link = self.links[network]
+                conn.attach(
+                    link.connect(name, "up", conn.arrive_up, up_feeders[network]),
+                    link.connect(name, "down", conn.arrive_down, down_feeders[network]),
+                )
+            self.connections.append(conn)
+            return conn
+
         self.sessions: dict[str, Session] = {}
         for name, sub in sc.subscribers.items():
-            send = _deliver
-            if sub.network is not None:
-                send = self.links[sub.network].connect(
-                    f"subscriber:{name}", "down", _deliver, down_feeders[sub.network]
+            key = f"subscriber:{name}"
+            broker_cfg = sc.brokers[sub.broker]
+            if sub.network is None and not sub.qos:
+                self.sessions[key] = Session(
+                    name, broker_cfg.max_queued, sub.service_time, _deliver
                 )
-            max_queued = sc.brokers[sub.broker].max_queued
-            self.sessions[f"subscriber:{name}"] = Session(name, max_queued, sub.service_time, send)
-        for name, bridge in sc.bridges.items():
-            send = self.links[bridge.network].connect(
-                f"bridge:{name}", "up", broker_entry[bridge.to], up_feeders[bridge.network]
+                continue
+            app = SubscriberApp(sub.service_time)
+            conn = connection(key, sub.network, sub.client, broker_entry[sub.broker], app.receive)
+            outbox = None
+            if sub.qos or conn.gated:
+                outbox = Outbox(env, key, broker_cfg.max_inflight, broker_cfg.max_queued)
+                outbox.reply = conn.up
+                conn.broker_outbox = outbox
+                self.outboxes.append(outbox)
+            session = Session(
+                name,
+                broker_cfg.max_queued,
+                sub.service_time,
+                conn.down,
+                qos=sub.qos,
+                outbox=outbox,
+                queue_qos0=broker_cfg.queue_qos0,
             )
-            max_queued = sc.brokers[bridge.from_].max_queued
-            self.sessions[f"bridge:{name}"] = Session(name, max_queued, 0.0, send)
+            session.broker = self.brokers[sub.broker]
+            if sub.client.clean_session:
+                conn.on_connect = session.resubscribed
+            self.sessions[key] = session
+        for name, bridge in sc.bridges.items():
+            key = f"bridge:{name}"
+            broker_cfg = sc.brokers[bridge.from_]
+            conn = connection(key, bridge.network, bridge.client, broker_entry[bridge.to], None)
+            outbox = None
+            if bridge.qos or conn.gated:
+                outbox = Outbox(
+                    env, key, bridge.client.max_inflight, broker_cfg.max_queued, marks_message=True
+                )
+                outbox.reply = conn.down
+                conn.client_outbox = outbox
+                self.outboxes.append(outbox)
+            session = Session(
+                name,
+                broker_cfg.max_queued,
+                0.0,
+                conn.up,
+                qos=bridge.qos,
+                outbox=outbox,
+                queue_qos0=broker_cfg.queue_qos0,
+            )
+            session.broker = self.brokers[bridge.from_]
+            self.sessions[key] = session
 
+        self.completions: dict[StreamInfo, Completion] = {}
+        complete = completion_recorder(self._completion)
         self.sources: list[StreamSource] = []
         for class_name, machine in sc.machines.items():
             link = self.links[machine.network]
+            behind_gateway = sc.networks[machine.network].kind == "gateway"
+            acknowledged = any(stream.qos for stream in machine.streams.values())
             for instance in range(machine.count):
                 client = f"{class_name}[{instance}]"
-                send = link.connect(
-                    client, "up", broker_entry[machine.broker], up_feeders[machine.network]
-                )
+                if behind_gateway:
+                    send = link.connect(
+                        client, "up", broker_entry[machine.broker], up_feeders[machine.network]
+                    )
+                else:
+                    conn = connection(
+                        client, machine.network, machine.client, broker_entry[machine.broker], None
+                    )
+                    outbox = None
+                    if acknowledged:
+                        outbox = Outbox(
+                            env,
+                            client,
+                            machine.client.max_inflight,
+                            complete=complete,
+                            marks_message=True,
+                        )
+                        outbox.transmit = conn.up
+                        outbox.reply = conn.down
+                        conn.client_outbox = outbox
+                        self.outboxes.append(outbox)
+                    send = MachineClient(conn, outbox).publish
                 for stream_name, stream in machine.streams.items():
                     info = StreamInfo(class_name, stream_name)
                     topic = stream.topic.replace("{id}", str(instance))
@@ -148,6 +257,12 @@ class Plant:
                     self.sources.append(
                         StreamSource(env, stream, info, instance, route, send, draws, sc.warmup)
                     )
+
+    def _completion(self, info: object) -> Completion:
+        completion = self.completions.get(info)  # type: ignore[arg-type]
+        if completion is None:
+            completion = self.completions[info] = Completion()  # type: ignore[index]
+        return completion
 
     def _row(self, machine: str, stream: str, subscriber: str) -> Row:
         key = (machine, stream, subscriber)
@@ -165,6 +280,8 @@ class Plant:
                 requirement.survival_time if requirement else None,
                 spec.every,
             )
+            if spec.qos:
+                row.completion = self._completion(StreamInfo(machine, stream))
             self.rows[key] = row
         return row
 
@@ -201,13 +318,21 @@ class Plant:
         items: list[object] = list(pending_arrivals(self.env))
         for link in self.links.values():
             items.extend(link.held())
+        for conn in self.connections:
+            items.extend(conn.held())
+        for outbox in self.outboxes:
+            items.extend(outbox.held())
         for item in items:
             if isinstance(item, Frame):
                 if not item.count:
                     continue  # the message's last frame stands for it
                 item = item.packet
+            if item.__class__ is InTransit:
+                item = item.inner  # type: ignore[attr-defined]
             if not isinstance(item, Packet):
                 continue
+            if item.__class__ is Publish and (item.released or item.state == DONE):  # type: ignore[attr-defined]
+                continue  # a copy sent again though it had got through; or dropped
             for row in item.rows:
                 held.setdefault(row.key, []).append(item.msg.t_pub)
         return held

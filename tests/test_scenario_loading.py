@@ -256,7 +256,10 @@ def test_unknown_key_with_nothing_close_lists_the_allowed_keys(tmp_path: Path) -
     """With no close match, the allowed keys of that block are listed."""
     error = problem_of(mutated(tmp_path, "brokers:\n  edge: {qqqqqq: 1}\n"))
     assert error.path == "brokers.edge.qqqqqq"
-    assert "allowed keys: service_time, fanout_time, max_queued" in error.message
+    assert (
+        "allowed keys: service_time, fanout_time, per_byte_time, max_queued, max_inflight, queue_qos0"
+        in error.message
+    )
 
 
 def test_misspelt_alias_suggests_the_written_name(tmp_path: Path) -> None:

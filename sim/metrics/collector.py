@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sim.models.message import Message
+    from sim.models.mqtt.client import Completion
 
 
 class Row:
     """Publications, deliveries and drops of one (machine class, stream, subscriber)."""
 
     __slots__ = (
+        "completion",
         "deadline",
         "delivered_at",
         "delivered_instance",
@@ -24,10 +26,13 @@ class Row:
         "delivered_published_at",
         "dropped_at",
         "dropped_published_at",
+        "duplicates",
         "instances",
         "machine",
         "period",
         "published",
+        "resumed",
+        "retained",
         "stream",
         "subscriber",
         "survival_time",
@@ -57,6 +62,10 @@ class Row:
         self.delivered_instance: list[int] = []
         self.dropped_published_at: list[float] = []
         self.dropped_at: list[float] = []
+        self.resumed: list[tuple[float, float]] = []  # (published, delivered) after a reconnection
+        self.duplicates = 0  # QoS 1 copies that arrived a second time (over the whole run)
+        self.retained = 0  # retained messages sent on resubscribing (over the whole run)
+        self.completion: Completion | None = None  # the publisher's QoS 1/2 exchanges
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -68,6 +77,8 @@ class Row:
         self.delivered_at.append(when)
         self.delivered_payload.append(msg.payload)
         self.delivered_instance.append(msg.instance)
+        if msg.resumed:
+            self.resumed.append((msg.t_pub, when))
 
     def drop(self, msg: Message, when: float) -> None:
         """A copy of ``msg`` meant for this row was discarded at ``when``."""

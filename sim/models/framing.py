@@ -48,9 +48,9 @@ class Framing:
         self.link_bytes = link_bytes
         self.min_frame = min_frame
         self.segment = mtu - IP_TCP_HEADERS if overhead is None else mtu
-        self._known: dict[tuple[float, str, int], tuple[int, float, float]] = {}
+        self._known: dict[tuple[float, str | None, int], tuple[int, float, float]] = {}
 
-    def frames(self, payload: float, topic: str, qos: int) -> tuple[int, float, float]:
+    def frames(self, payload: float, topic: str | None, qos: int) -> tuple[int, float, float]:
         """``(number of frames, bytes of a full frame, bytes of the last frame)`` on the wire."""
         key = (payload, topic, qos)
         known = self._known.get(key)
@@ -60,9 +60,10 @@ class Framing:
                 self._known[key] = known
         return known
 
-    def _frames(self, payload: float, topic: str, qos: int) -> tuple[int, float, float]:
+    def _frames(self, payload: float, topic: str | None, qos: int) -> tuple[int, float, float]:
         if self.overhead is None:
-            data = mqtt_publish_size(payload, topic, qos)
+            # topic None: a control packet, whose ``payload`` is the whole MQTT packet
+            data = payload if topic is None else mqtt_publish_size(payload, topic, qos)
             per_frame = IP_TCP_HEADERS + self.link_bytes
         else:
             data = payload

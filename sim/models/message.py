@@ -12,7 +12,18 @@ if TYPE_CHECKING:
 class Message:
     """One MQTT PUBLISH as the machine sent it."""
 
-    __slots__ = ("instance", "payload", "priority", "qos", "route", "stream", "t_pub", "topic")
+    __slots__ = (
+        "instance",
+        "payload",
+        "priority",
+        "qos",
+        "resumed",
+        "retain",
+        "route",
+        "stream",
+        "t_pub",
+        "topic",
+    )
 
     def __init__(
         self,
@@ -24,6 +35,7 @@ class Message:
         t_pub: float,
         route: Route,
         priority: int = 0,
+        retain: bool = False,
     ) -> None:
         self.stream = stream
         self.route = route
@@ -33,6 +45,8 @@ class Message:
         self.qos = qos
         self.t_pub = t_pub
         self.priority = priority  # the stream's 802.1p priority (PCP 0..7)
+        self.retain = retain
+        self.resumed = False  # resent on a connection re-established after an outage
 
 
 class Packet:

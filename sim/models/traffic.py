@@ -39,6 +39,7 @@ class StreamSource:
         "payload",
         "priority",
         "qos",
+        "retain",
         "route",
         "send",
         "topic",
@@ -62,6 +63,7 @@ class StreamSource:
         self.topic = stream.topic.replace("{id}", str(instance))
         self.qos = stream.qos
         self.priority = stream.priority
+        self.retain = stream.retain
         self.route = route
         self.send = send
         self.draws = draws
@@ -89,6 +91,7 @@ class StreamSource:
             when,
             self.route,
             self.priority,
+            self.retain,
         )
         rows = self.route.rows
         if when >= self.warmup:

@@ -20,10 +20,12 @@ Defaults and their sources:
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -61,6 +63,7 @@ TimeLaw = law_type(parse_time, "time", "6ms")
 SizeLaw = law_type(parse_size, "size", "200B")
 
 QoS = Literal[0, 1, 2]
+PER_BYTE_TIME = 0.0
 
 
 class Strict(BaseModel):
@@ -100,6 +103,9 @@ class Stream(Strict):
         description="payload size: a size or a law (uniform, exponential, normal)"
     )
     qos: QoS = 0
+    retain: bool = Field(
+        default=False, description="the broker keeps the latest message for new subscriptions"
+    )
     priority: int = Field(
         default=0, ge=0, le=7, description="802.1p priority (Ethernet) and scheduling priority"
     )
@@ -133,6 +139,40 @@ class Stream(Strict):
         return self.poisson if self.poisson is not None else 1.0 / self.every  # type: ignore[operator]
 
 
+class Client(Strict):
+    """An MQTT client's connection settings (paho-mqtt 2.x defaults, except the session).
+
+    ``clean_session: false`` (a persistent session: the broker keeps the subscriptions and queues
+    QoS 1/2 messages while the client is away) is what industrial clients use; paho's own default is
+    a clean session.
+    """
+
+    keep_alive: Time = Field(
+        default="60s",
+        gt=0,
+        description="a client that sent nothing for this long sends PINGREQ; the broker drops a "
+        "client it has heard nothing from for 1.5 times this",
+    )
+    max_inflight: int = Field(
+        default=20, ge=1, description="QoS 1/2 messages sent and not yet acknowledged"
+    )
+    reconnect_delay: Time = Field(
+        default="1s", gt=0, description="wait before the first reconnection attempt; doubles"
+    )
+    max_reconnect_delay: Time = Field(
+        default="120s", gt=0, description="longest wait between reconnection attempts"
+    )
+    clean_session: bool = Field(
+        default=False, description="true: the broker forgets the session when the client drops"
+    )
+
+    @model_validator(mode="after")
+    def _delays(self) -> Client:
+        if self.max_reconnect_delay < self.reconnect_delay:
+            raise ValueError("max_reconnect_delay must not be below reconnect_delay")
+        return self
+
+
 class Machine(Strict):
     """A class of identical machines (``count`` instances), each publishing its streams."""
 
@@ -140,9 +180,35 @@ class Machine(Strict):
     network: str = Field(description="name of the network the machines are attached to")
     broker: str = Field(description="name of the broker they publish to")
     streams: dict[str, Stream] = Field(min_length=1)
+    client: Client = Field(default_factory=Client, description="each machine's MQTT client")
 
 
 # --------------------------------------------------------------------------------------- networks
+
+
+class Outage(Strict):
+    """A time during which the network carries nothing (a cable pulled, a cell down, a jammed channel)."""
+
+    start: Time = Field(ge=0, description="when the outage begins")
+    duration: Time = Field(gt=0, description="how long it lasts")
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+def _disjoint(outages: list[Outage]) -> list[Outage]:
+    ordered = sorted(outages, key=lambda o: o.start)
+    for before, after in itertools.pairwise(ordered):
+        if after.start < before.end:
+            raise ValueError(
+                f"outages overlap: one starts at {after.start:g} s before the one from "
+                f"{before.start:g} s has ended; merge them into one"
+            )
+    return ordered
+
+
+Outages = Annotated[list[Outage], AfterValidator(_disjoint)]
 
 
 class CrossTraffic(Strict):
@@ -172,6 +238,7 @@ class _Wired(Strict):
         description="bytes added per frame; default the real MQTT/TCP/IP/Ethernet framing, 0B off",
     )
     mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
+    outages: Outages = Field(default_factory=list, description="times the network is down")
 
 
 class ParametricNetwork(_Wired):
@@ -233,6 +300,7 @@ class WifiNetwork(Strict):
         default=0.0, description="access point and wired backhaul to the broker"
     )
     mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
+    outages: Outages = Field(default_factory=list, description="times the network is down")
 
     @model_validator(mode="after")
     def _windows(self) -> WifiNetwork:
@@ -308,6 +376,7 @@ class Nr5gNetwork(Strict):
     )
     rlc_retransmission: Time = Field(ge=0, description="extra delay when RLC recovers a lost block")
     core_latency: TimeLaw = Field(description="gNB to broker through the UPF")
+    outages: Outages = Field(default_factory=list, description="times the cell is down")
 
     @model_validator(mode="before")
     @classmethod
@@ -399,8 +468,19 @@ class Broker(Strict):
 
     service_time: Time = Field(default="10us", ge=0, description="work per incoming message")
     fanout_time: Time = Field(default="10us", ge=0, description="work per subscriber copy sent")
+    per_byte_time: Time = Field(
+        default=PER_BYTE_TIME, ge=0, description="work per byte of an incoming message's payload"
+    )
     max_queued: int = Field(
         default=1000, ge=1, description="per-subscriber outgoing queue; beyond it messages drop"
+    )
+    max_inflight: int = Field(
+        default=20,
+        ge=1,
+        description="QoS 1/2 messages sent to one client and not yet acknowledged",
+    )
+    queue_qos0: bool = Field(
+        default=False, description="queue QoS 0 messages for disconnected persistent sessions"
     )
 
 
@@ -423,6 +503,9 @@ class Bridge(Strict):
     remote_prefix: str = Field(
         default="", description="prefix put before the forwarded topics on the 'to' broker"
     )
+    client: Client = Field(
+        default_factory=Client, description="the bridge's connection to the 'to' broker"
+    )
 
     @field_validator("local_prefix", "remote_prefix")
     @classmethod
@@ -440,6 +523,7 @@ class Subscriber(Strict):
     network: str | None = Field(default=None, description="network between broker and subscriber")
     service_time: Time = Field(default=0.0, ge=0, description="processing time per message")
     qos: QoS = 0
+    client: Client = Field(default_factory=Client, description="the subscriber's MQTT client")
 
 
 # --------------------------------------------------------------------------------------- scenario
