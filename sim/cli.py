@@ -290,6 +290,7 @@ def _probe(args: argparse.Namespace) -> int:
         clients=args.clients,
         window=args.window,
         fanout=not args.no_fanout,
+        large_size=args.large_size,
     )
     try:
         settings.check()
@@ -416,9 +417,10 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:
         "probe",
         help="measure a real MQTT broker and write a scenario broker block",
         description="Measure a real broker's publish-to-deliver latency at a low rate and its "
-        "saturation throughput with one and two subscribers, then derive service_time and "
-        "fanout_time for a scenario's brokers: block. Prints a table; writes the block as YAML to "
-        "--out or stdout. Every phase lasts --duration; all traffic goes to URL only.",
+        "saturation throughput with one and two subscribers, and with one subscriber at a large "
+        "payload, then derive service_time, fanout_time and per_byte_time for a scenario's "
+        "brokers: block. Prints a table; writes the block as YAML to --out or stdout. Every phase "
+        "lasts --duration; all traffic goes to URL only.",
     )
     probe.add_argument(
         "url", metavar="URL", help="mqtt://[user[:password]@]host[:port] or mqtts://..."
@@ -441,7 +443,7 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:
         type=_duration,
         default=2.0,
         metavar="T",
-        help="length of each of the three phases (default 2s)",
+        help="length of each of the four phases (default 2s)",
     )
     probe.add_argument(
         "--clients",
@@ -461,6 +463,14 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:
         "--no-fanout",
         action="store_true",
         help="skip the 2-subscriber phase; split the cost half and half",
+    )
+    probe.add_argument(
+        "--large-size",
+        type=_size,
+        default=16384,
+        metavar="BYTES",
+        help="payload size of the 1-subscriber phase that measures per_byte_time (default 16384; "
+        "0 skips it and leaves per_byte_time out of the block)",
     )
     probe.add_argument("--name", default="edge", help="broker name in the block (default edge)")
     probe.add_argument("--out", metavar="FILE", help="write the YAML block here instead of stdout")

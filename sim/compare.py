@@ -30,6 +30,10 @@ def _figures(row: StreamResult | None) -> dict[str, Any] | None:
         throughput_bit_s=row.throughput_bit_s,
         deadline_miss_ratio=row.deadline_miss_ratio,
         availability=row.availability,
+        completion_p50_s=row.completion("p50"),
+        completion_p99_s=row.completion("p99"),
+        resumed=row.resumed,
+        duplicates=row.duplicates,
     )
     return figures
 

@@ -86,9 +86,12 @@ def run_with_progress(scenario: Scenario, console: Console, quiet: bool) -> tupl
 
 
 def stream_table(results: Results) -> Table:
-    """One line per (machine class, stream, subscriber)."""
+    """One line per (machine class, stream, subscriber); the QoS 1/2 completion and the copies
+    that waited for a reconnection only when some row has them."""
     table = Table(title=f"{results.scenario}: per-stream results", title_justify="left")
-    for header, justify in (
+    acknowledged = any(row.completion_s is not None for row in results.streams)
+    reconnected = any(row.resumed or row.duplicates for row in results.streams)
+    columns = [
         ("machine", "left"),
         ("stream", "left"),
         ("subscriber", "left"),
@@ -99,14 +102,21 @@ def stream_table(results: Results) -> Table:
         ("p50 ms", "right"),
         ("p99 ms", "right"),
         ("max ms", "right"),
+    ]
+    if acknowledged:
+        columns.append(("ack p99 ms", "right"))
+    if reconnected:
+        columns += [("resumed", "right"), ("dup", "right")]
+    columns += [
         ("msg/s", "right"),
         ("payload", "right"),
         ("deadline miss", "right"),
         ("availability", "right"),
-    ):
+    ]
+    for header, justify in columns:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in results.streams:
-        table.add_row(
+        cells = [
             row.machine,
             row.stream,
             row.subscriber,
@@ -117,11 +127,18 @@ def stream_table(results: Results) -> Table:
             _ms(row.latency("p50")),
             _ms(row.latency("p99")),
             _ms(row.latency("max")),
+        ]
+        if acknowledged:
+            cells.append(_ms(row.completion("p99")))
+        if reconnected:
+            cells += [str(row.resumed), str(row.duplicates)]
+        cells += [
             f"{row.throughput_msg_s:.1f}",
             format_rate(row.throughput_bit_s),
             _ratio(row.deadline_miss_ratio),
             _availability(row),
-        )
+        ]
+        table.add_row(*cells)
     return table
 
 

@@ -40,6 +40,13 @@ CSV_COLUMNS = [
     "deadline_miss_ratio",
     "survival_time_s",
     "availability",
+    "completion_mean_s",
+    "completion_p50_s",
+    "completion_p99_s",
+    "completion_max_s",
+    "resumed",
+    "duplicates",
+    "retained",
     "replications",
 ]
 
@@ -65,6 +72,10 @@ class StreamResult:
     availability: float | None
     ci95: dict[str, list[float] | None]
     replications: int
+    completion_s: dict[str, float] | None = None
+    resumed: int = 0
+    duplicates: int = 0
+    retained: int = 0
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -74,10 +85,16 @@ class StreamResult:
         """A latency statistic (``mean``, ``p50``, ``p95``, ``p99``, ``p999``, ``max``) or None."""
         return None if self.latency_s is None else self.latency_s[statistic]
 
+    def completion(self, statistic: str) -> float | None:
+        """A statistic of the publisher's QoS 1/2 completion latency, or None (QoS 0)."""
+        return None if self.completion_s is None else self.completion_s[statistic]
+
     def csv_row(self) -> dict[str, Any]:
         row: dict[str, Any] = {k: v for k, v in asdict(self).items() if k in CSV_COLUMNS}
         for statistic in ("mean", "p50", "p95", "p99", "p999", "max"):
             row[f"latency_{statistic}_s"] = self.latency(statistic)
+        for statistic in ("mean", "p50", "p99", "max"):
+            row[f"completion_{statistic}_s"] = self.completion(statistic)
         for statistic in ("mean", "p99"):
             interval = self.ci95.get(statistic)
             row[f"latency_{statistic}_ci95_low_s"] = interval[0] if interval else None

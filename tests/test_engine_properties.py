@@ -27,7 +27,7 @@ from sim.scenario.schema import Scenario, Tcp
 CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
 LINE3 = CONTRACT / "line3-intranet.yaml"
 
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s"}
+FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 
 
 def plant_scenario(
@@ -120,7 +120,7 @@ def test_slow_subscriber_drops_half_and_takes_one_per_service_time() -> None:
     scenario = plant_scenario(
         streams={"s": {"topic": "t", "every": "5ms", "payload": "100B"}},
         network={"kind": "parametric", "latency": "0s"},
-        broker={"service_time": "0s", "fanout_time": "0s", "max_queued": 10},
+        broker={"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s", "max_queued": 10},
         subscriber={"broker": "b", "topics": ["#"], "service_time": "10ms"},
         duration="11s",
         warmup="1s",
@@ -377,8 +377,8 @@ def routing_scenario() -> Scenario:
                 "wan": {"kind": "parametric", "latency": "8ms"},
             },
             "brokers": {
-                "edge": {"service_time": "20us", "fanout_time": "10us"},
-                "central": {"service_time": "20us", "fanout_time": "10us"},
+                "edge": {"service_time": "20us", "fanout_time": "10us", "per_byte_time": "0s"},
+                "central": {"service_time": "20us", "fanout_time": "10us", "per_byte_time": "0s"},
             },
             "bridges": {
                 "up": {"from": "edge", "to": "central", "network": "wan", "topics": ["plant/#"]}

@@ -78,7 +78,7 @@ def shared_port_scenario(
                     "cross_traffic": cross,
                 }
             },
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
             "machines": {
                 "m": {
                     "count": 20,
@@ -313,7 +313,7 @@ def single_message_scenario(rate: str, payload: str, overhead: str | None) -> Sc
             "name": "rates",
             "duration": "5s",
             "networks": {"lan": network},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
             "machines": {
                 "m": {
                     "network": "lan",

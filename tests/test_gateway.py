@@ -27,7 +27,7 @@ from sim.models.links.gateway import GatewayLink
 from sim.models.message import Message, Packet
 from sim.scenario.schema import GatewayNetwork, Scenario
 
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s"}
+FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 STANDARD_ERRORS = 3.0
 POLL, T, PROCESSING = 0.100, 0.002, 0.001
 

@@ -175,7 +175,7 @@ def scenario(
             "warmup": "1s",
             "seed": 5,
             "networks": {"cell": {"kind": "nr5g", **network}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
             "machines": {
                 "m": {"count": count, "network": "cell", "broker": "b", "streams": streams}
             },

@@ -32,6 +32,7 @@ from sim.live.probe import (
     broker_yaml,
     derive,
     format_seconds,
+    per_byte_cost,
     probe,
 )
 from sim.scenario.schema import Scenario
@@ -42,7 +43,7 @@ needs_mosquitto = pytest.mark.skipif(
 needs_amqtt = pytest.mark.skipif(
     not amqtt_available(), reason="amqtt is not installed (pip install -e '.[test]' installs it)"
 )
-SHORT = ProbeSettings(qos=1, rate=200.0, duration=0.6, window=50)
+SHORT = ProbeSettings(qos=1, rate=200.0, duration=0.5, window=50)
 
 
 # ------------------------------------------------------------------------------------ URLs
@@ -92,24 +93,101 @@ def test_printed_urls_hide_the_password(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------- derivation
 
 
-def phase(subscribers: int, throughput: float, cpu_per_message: float | None = None) -> Saturation:
+def phase(
+    subscribers: int,
+    throughput: float,
+    cpu_per_message: float | None = None,
+    size: int = 0,
+) -> Saturation:
     seconds = 2.0
     cpu = None if cpu_per_message is None else cpu_per_message * throughput * seconds
-    return Saturation(subscribers, 0, 0, seconds, throughput, cpu)
+    return Saturation(subscribers, 0, 0, seconds, throughput, cpu, size=size)
 
 
 def test_two_subscriber_counts_separate_service_and_fanout() -> None:
     """c1 = s + f, c2 = s + 2 f: 1/20000 = 50 us and 1/12500 = 80 us give f = 30 us, s = 20 us."""
-    service, fanout, how = derive([phase(1, 20_000.0), phase(2, 12_500.0)])
+    service, fanout, per_byte, how = derive([phase(1, 20_000.0), phase(2, 12_500.0)])
     assert service == pytest.approx(20e-6)
     assert fanout == pytest.approx(30e-6)
+    assert per_byte is None  # no large-payload phase: not measured
     assert "1 / saturation throughput" in how
 
 
 def test_broker_cpu_time_wins_over_throughput_when_known() -> None:
-    service, fanout, how = derive([phase(1, 20_000.0, 10e-6), phase(2, 12_500.0, 16e-6)])
+    service, fanout, _, how = derive([phase(1, 20_000.0, 10e-6), phase(2, 12_500.0, 16e-6)])
     assert (service, fanout) == (pytest.approx(4e-6), pytest.approx(6e-6))
     assert "broker CPU time" in how
+
+
+PER_BYTE = 16e-6 / 16_384  # 10 us at 64 B, 26 us at 16448 B: 16 us more for 16384 B more
+
+
+def test_per_byte_cost_is_the_slope_between_two_payload_sizes() -> None:
+    assert per_byte_cost(10e-6, 26e-6, 64, 16_448) == pytest.approx(PER_BYTE)
+    assert per_byte_cost(10e-6, 9e-6, 64, 16_448) == 0.0  # cheaper when larger: noise, clamped
+    with pytest.raises(ValueError, match="more than the small"):
+        per_byte_cost(10e-6, 26e-6, 64, 64)
+
+
+def test_per_byte_share_comes_off_the_service_time() -> None:
+    """c1 = 10 us at 64 B, c2 = 16 us with 2 subscribers, cL = 26 us at 16448 B: fanout_time
+    6 us, per_byte_time 16 us / 16384 B, service_time 2 c1 - c2 - 64 B * per_byte_time; the three
+    figures give back all three measured costs."""
+    phases = [
+        phase(1, 20_000.0, 10e-6, size=64),
+        phase(2, 12_500.0, 16e-6, size=64),
+        phase(1, 5_000.0, 26e-6, size=16_448),
+    ]
+    service, fanout, per_byte, how = derive(phases)
+    assert per_byte == pytest.approx(PER_BYTE)
+    assert fanout == pytest.approx(6e-6)
+    assert service == pytest.approx(4e-6 - 64 * PER_BYTE)
+    for (subscribers, size), measured in {
+        (1, 64): 10e-6,
+        (2, 64): 16e-6,
+        (1, 16_448): 26e-6,
+    }.items():
+        assert service + per_byte * size + subscribers * fanout == pytest.approx(measured)
+    assert "per_byte_time = (cL - c1) / (16448 B - 64 B)" in how
+    assert "2 c1 - c2 - per_byte_time * 64 B" in how
+
+
+def test_per_byte_share_comes_off_before_the_half_and_half_split() -> None:
+    service, fanout, per_byte, how = derive(
+        [phase(1, 20_000.0, 10e-6, size=64), phase(1, 5_000.0, 26e-6, size=16_448)]
+    )
+    assert per_byte == pytest.approx(PER_BYTE)
+    assert service == fanout == pytest.approx((10e-6 - 64 * PER_BYTE) / 2)
+    assert "half and half" in how
+
+
+@pytest.mark.parametrize(
+    ("c_large", "large", "why"),
+    [
+        (9e-6, 16_448, "noise"),  # the large payload came out cheaper
+        (30e-6, 1_100, "faster than the payload"),  # slope * 1000 B > c1: no affine fit
+    ],
+)
+def test_per_byte_time_is_zero_when_it_cannot_be_measured(c_large, large, why) -> None:
+    small = 64 if large > 10_000 else 1_000
+    service, fanout, per_byte, how = derive(
+        [
+            phase(1, 20_000.0, 10e-6, size=small),
+            phase(2, 12_500.0, 16e-6, size=small),
+            phase(1, 5_000.0, c_large, size=large),
+        ]
+    )
+    assert per_byte == 0.0
+    assert (service, fanout) == (pytest.approx(4e-6), pytest.approx(6e-6))
+    assert why in how
+
+
+def test_large_size_must_be_larger_than_size_or_zero() -> None:
+    ProbeSettings(size=64, large_size=0).check()
+    ProbeSettings(size=64, large_size=65).check()
+    for large in (64, 32, 2_000_000):
+        with pytest.raises(ValueError, match="large_size must be more than size"):
+            ProbeSettings(size=64, large_size=large).check()
 
 
 @pytest.mark.parametrize(
@@ -121,7 +199,7 @@ def test_broker_cpu_time_wins_over_throughput_when_known() -> None:
     ],
 )
 def test_cost_is_split_half_and_half_when_it_cannot_be_separated(phases) -> None:
-    service, fanout, how = derive(phases)
+    service, fanout, _, how = derive(phases)
     assert service == fanout == pytest.approx(0.5 / 20_000.0)
     assert "half and half" in how
 
@@ -129,7 +207,7 @@ def test_cost_is_split_half_and_half_when_it_cannot_be_separated(phases) -> None
 def test_times_are_written_with_units_the_scenarios_read() -> None:
     from sim.scenario.units import parse_time
 
-    for seconds in (1.234e-6, 45.678e-6, 2.5e-3, 1.5):
+    for seconds in (3.2e-9, 0.1234e-9, 1.234e-6, 45.678e-6, 2.5e-3, 1.5):
         assert parse_time(format_seconds(seconds)) == pytest.approx(seconds, rel=1e-3)
 
 
@@ -184,11 +262,21 @@ def test_probe_gives_sane_figures_and_a_block_scenarios_accept(broker) -> None:
     assert latency.received == latency.sent == round(SHORT.rate * SHORT.duration)
     assert 0 < latency.p50 < 0.1
     assert latency.p50 <= latency.p99 <= latency.max
-    assert [p.subscribers for p in result.saturation] == [1, 2]
+    sizes = [(p.subscribers, p.size) for p in result.saturation]
+    assert sizes == [(1, SHORT.size), (2, SHORT.size), (1, SHORT.large_size)]
     for sat in result.saturation:
         assert sat.throughput > 100, sat
         assert sat.lost == 0
     assert result.service_time > 0 and result.fanout_time > 0
+    assert result.per_byte_time is not None and result.per_byte_time >= 0
+    # The figures give back the 1-subscriber cost at the small size: the broker's CPU time per
+    # message when every phase has it (/proc), else 1 / throughput.
+    first = result.saturation[0]
+    by_cpu = all(p.cpu_per_message for p in result.saturation)
+    c1 = first.cpu_per_message if by_cpu else 1 / first.throughput
+    assert result.service_time + result.per_byte_time * SHORT.size + result.fanout_time == (
+        pytest.approx(c1)
+    )
     # The probe found the broker's process from its port (for its CPU time).
     assert result.broker_pid is not None
     if kind == "mosquitto":
@@ -202,6 +290,9 @@ def test_probe_gives_sane_figures_and_a_block_scenarios_accept(broker) -> None:
     edge = scenario.brokers["edge"]
     assert edge.service_time == pytest.approx(result.service_time, rel=1e-3)
     assert edge.fanout_time == pytest.approx(result.fanout_time, rel=1e-3)
+    assert edge.per_byte_time >= 0
+    assert edge.per_byte_time == pytest.approx(result.per_byte_time, rel=1e-3, abs=1e-15)
+    assert "per_byte_time" in yaml.safe_load(text)["brokers"]["edge"]
     assert edge.max_queued == 1000
 
 
@@ -248,9 +339,12 @@ def test_probe_command_writes_the_block_to_a_file(tmp_path: Path, capsys) -> Non
     printed = capsys.readouterr()
     assert status == 0, printed.err
     assert "latency at 100 msg/s" in printed.out
-    assert "1000 B payloads" in printed.out
+    assert "1000 B payloads (16384 B in the large-payload phase)" in printed.out
+    assert "1 subscriber(s), 16384 B" in printed.out
+    assert "per_byte_time" in printed.out
     block = yaml.safe_load(out.read_text())["brokers"]["central"]
     assert block["max_queued"] == 250
+    assert "per_byte_time" in block
     assert "half and half" in out.read_text()
     scenario = in_a_scenario(out.read_text())
     assert scenario.brokers["central"].service_time == scenario.brokers["central"].fanout_time
@@ -274,12 +368,17 @@ def test_probe_over_tls_with_a_password_file(tmp_path: Path, capsys) -> None:
                 "--duration",
                 "300ms",
                 "--no-fanout",
+                "--large-size",
+                "0",
                 "--quiet",
             ]
         )
     printed = capsys.readouterr()
     assert status == 0, printed.err
-    assert yaml.safe_load(printed.out)["brokers"]["edge"]["max_queued"] == 1000
+    block = yaml.safe_load(printed.out)["brokers"]["edge"]
+    assert block["max_queued"] == 1000
+    assert "per_byte_time" not in block  # phase skipped: left to the scenario's default
+    assert "per_byte_time not measured" in printed.out
 
 
 def test_probe_of_nothing_fails_with_one_line(capsys) -> None:
@@ -300,6 +399,7 @@ def test_probe_of_nothing_fails_with_one_line(capsys) -> None:
         (["--duration", "10min"], "duration must be between"),
         (["--clients", "100"], "clients must be between"),
         (["--size", "4B"], "size must be between"),
+        (["--size", "1kB", "--large-size", "512B"], "large_size must be more than size"),
     ],
 )
 def test_probe_refuses_settings_out_of_bounds(args: list[str], message: str, capsys) -> None:

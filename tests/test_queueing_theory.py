@@ -69,7 +69,9 @@ def queue_scenario(
                 "wire": network
                 or {"kind": "parametric", "latency": "0s", "rate": "10Mbps", "overhead": "0B"}
             },
-            "brokers": {"b": broker or {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {
+                "b": broker or {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
+            },
             "machines": {
                 "source": {
                     "count": count,
@@ -289,7 +291,11 @@ def test_tandem_link_then_broker_adds_exactly_the_broker_service() -> None:
     d2 = 0.6e-3
     kwargs = {"arrivals": 800, "payload": "1250B", "seed": 11, "duration": 6.0, "replications": 1}
     free = Plant(queue_scenario(**kwargs))
-    busy = Plant(queue_scenario(**kwargs, broker={"service_time": "600us", "fanout_time": "0s"}))
+    busy = Plant(
+        queue_scenario(
+            **kwargs, broker={"service_time": "600us", "fanout_time": "0s", "per_byte_time": "0s"}
+        )
+    )
     free.run()
     busy.run()
     pub_free, done_free, _ = rows_in_publish_order(free)
@@ -304,7 +310,7 @@ def test_tandem_link_then_broker_adds_exactly_the_broker_service() -> None:
             arrivals=800,
             payload="1250B",
             seed=12,
-            broker={"service_time": "600us", "fanout_time": "0s"},
+            broker={"service_time": "600us", "fanout_time": "0s", "per_byte_time": "0s"},
         )
     )
     assert_matches([float(x.mean()) for x in runs], 3e-3 + d2, "M/D/1 + D/1 tandem")

@@ -189,7 +189,7 @@ def lossy_scenario(
         "networks": {
             "net": {"kind": "parametric", "latency": "2ms", "loss": loss, "overhead": "0B"}
         },
-        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
         "machines": {
             "m": {
                 "network": "net",
@@ -329,7 +329,7 @@ def test_window_limits_a_large_message_to_one_window_per_round_trip(
             "duration": "5s",
             "tcp": {"window": window},
             "networks": {"net": {"kind": "parametric", "latency": "20ms"}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
             "machines": {
                 "m": {
                     "network": "net",
@@ -388,7 +388,7 @@ def test_window_limited_throughput_and_conservation() -> None:
             "warmup": "1s",
             "tcp": {"window": "10kB"},
             "networks": {"net": {"kind": "parametric", "latency": "10ms", "overhead": "0B"}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
             "machines": {
                 "m": {
                     "network": "net",

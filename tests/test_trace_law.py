@@ -41,7 +41,7 @@ def scenario_data(latency: Any, *, every: str = "20ms", duration: str = "10s") -
         "duration": duration,
         "seed": 5,
         "networks": {"net": {"kind": "parametric", "latency": latency}},
-        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s"}},
+        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
         "machines": {
             "m": {
                 "network": "net",

@@ -29,7 +29,7 @@ SLOT = 9e-6
 SIFS = 16e-6
 DIFS = SIFS + 2 * SLOT
 ACK = 20e-6 + 14 * 8 / 24e6  # legacy OFDM preamble and SIGNAL, 14 B at the basic rate
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s"}
+FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 
 
 def frame_time(ip_bytes: float) -> float:

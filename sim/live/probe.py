@@ -1,6 +1,6 @@
 """Measure a real MQTT broker and derive the simulated broker's figures from it.
 
-``factory5g probe URL`` runs three short phases against the broker, each ``duration`` long, with
+``factory5g probe URL`` runs four short phases against the broker, each ``duration`` long, with
 paho-mqtt clients in this process, on a topic of its own (``factory5g/probe/<run>/...``):
 
 1. **latency**: one publisher sends timestamped messages at a low, steady ``rate``; one subscriber
@@ -10,6 +10,8 @@ paho-mqtt clients in this process, on a topic of its own (``factory5g/probe/<run
    after a warm-up of a tenth of the phase, is the broker's throughput X1.
 3. **saturation, 2 subscribers**: the same with a second subscriber: X2 messages in per second,
    2 X2 deliveries per second.
+4. **saturation, 1 subscriber, large payloads**: phase 2 again with ``large_size`` payloads
+   (16384 B unless told; ``0`` skips the phase): XL messages in per second.
 
 The simulated broker (scenario ``brokers:`` block) has one service loop that spends
 ``service_time`` on each incoming message and ``fanout_time`` on each copy it sends, so a message
@@ -22,6 +24,19 @@ which is right only when the broker saturates first, so it is an upper bound of 
 When the two costs do not give two positive figures (noise: the fan-out share too small to see),
 or the 2-subscriber phase was skipped, ``c1`` is split half and half, the project's default
 proportion (10 us + 10 us).
+
+The simulated broker also spends ``per_byte_time`` on each byte of an incoming message's payload,
+so a message of ``b`` bytes with k subscribers costs ``service_time + per_byte_time * b +
+k * fanout_time``. Phases 2 and 4 give the cost of one message with one subscriber at two payload
+sizes, ``c1`` at ``size`` (S) and ``cL`` at ``large_size`` (L), from the same source (the broker's
+CPU time when every phase has it, else ``1 / X``): ``per_byte_time = (cL - c1) / (L - S)``, 0 when
+that comes out negative (noise: the per-byte share too small to see). The figures above then hold
+at S bytes, so the per-byte share of them, ``per_byte_time * S``, comes off ``service_time`` (or,
+split half and half, off ``c1`` before the split): ``service_time = 2 c1 - c2 - per_byte_time * S``.
+The three figures reproduce ``c1``, ``c2`` and ``cL``. When ``per_byte_time * S`` is not less than
+``c1`` (a cost that grows faster than the payload), the large phase is left out and
+``per_byte_time`` is 0. With the phase skipped the block leaves ``per_byte_time`` out, to the
+scenario's default.
 
 ``max_queued`` is the broker's ``max_queued_messages`` when its Mosquitto file is known (``--config``,
 or a broker started by ``factory5g brokers up``), else Mosquitto's default, 1000.
@@ -39,6 +54,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import yaml
@@ -69,6 +85,7 @@ class ProbeSettings:
     clients: int = 1
     window: int = 100
     fanout: bool = True
+    large_size: int = 16384  # payload size of the per-byte phase; 0 skips it
 
     def check(self) -> None:
         """Raise ValueError naming the first setting out of its range."""
@@ -78,6 +95,12 @@ class ProbeSettings:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+        high = LIMITS["size"][1]
+        if self.large_size != 0 and not self.size < self.large_size <= high:
+            raise ValueError(
+                f"large_size must be more than size ({self.size} B) and at most {high:g} B, "
+                f"or 0 to skip the large-payload phase, not {self.large_size}"
+            )
 
 
 @dataclass
@@ -105,6 +128,7 @@ class Saturation:
     throughput: float  # messages in per second over the measured span
     broker_cpu: float | None = None  # broker CPU seconds over the measured span
     lost: int = 0
+    size: int = 0  # payload bytes
 
     @property
     def deliveries(self) -> float:
@@ -140,14 +164,18 @@ class ProbeResult:
     server: str | None = None
     broker_pid: int | None = None
     notes: list[str] = field(default_factory=list)
+    per_byte_time: float | None = None  # None: the large-payload phase was skipped
 
     def broker_block(self) -> dict[str, object]:
         """The ``brokers:`` entry for a scenario, with units."""
-        return {
+        block: dict[str, object] = {
             "service_time": format_seconds(self.service_time),
             "fanout_time": format_seconds(self.fanout_time),
-            "max_queued": self.max_queued,
         }
+        if self.per_byte_time is not None:
+            block["per_byte_time"] = format_seconds(self.per_byte_time)
+        block["max_queued"] = self.max_queued
+        return block
 
 
 # ------------------------------------------------------------------------------ broker process
@@ -243,7 +271,7 @@ class _Receiver:
 
 
 class Probe:
-    """The clients of one probe run; ``run()`` does the three phases and derives the figures."""
+    """The clients of one probe run; ``run()`` does the four phases and derives the figures."""
 
     def __init__(
         self,
@@ -268,7 +296,9 @@ class Probe:
         self.publishers = []
         self.receivers: list[_Receiver] = []
         self.notes: list[str] = []
-        self._padding = b"\0" * (settings.size - MIN_SIZE)
+        self._padding = {settings.size: b"\0" * (settings.size - MIN_SIZE)}
+        if settings.large_size:
+            self._padding[settings.large_size] = b"\0" * (settings.large_size - MIN_SIZE)
         self._wake = threading.Event()
         self._waiting = False
         self._outstanding: Callable[[], int] = lambda: 0
@@ -320,13 +350,15 @@ class Probe:
 
     # -- phases
 
-    def _payload(self, phase: int, seq: int) -> bytes:
-        return _HEADER.pack(phase, seq, time.perf_counter()) + self._padding
+    def _payload(self, phase: int, seq: int, size: int | None = None) -> bytes:
+        padding = self._padding[self.settings.size if size is None else size]
+        return _HEADER.pack(phase, seq, time.perf_counter()) + padding
 
-    def _wait_delivered(self, expected: int, timeout: float) -> None:
+    def _wait_delivered(self, receivers: list[_Receiver], expected: int, timeout: float) -> None:
+        """Until each of ``receivers`` (those in the phase) has ``expected`` messages."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if min(r.count for r in self.receivers) >= expected:
+            if min(r.count for r in receivers) >= expected:
                 return
             time.sleep(0.01)
 
@@ -341,7 +373,7 @@ class Probe:
         for seq in range(5):
             publisher.publish(self.topic, self._payload(0, seq), qos=s.qos)
             time.sleep(0.002)
-        self._wait_delivered(5, timeout=1.0)
+        self._wait_delivered([receiver], 5, timeout=1.0)
         receiver.reset(phase, keep_latency=True)
         count = max(1, round(s.rate * s.duration))
         start = time.perf_counter()
@@ -350,7 +382,7 @@ class Probe:
             if pause > 0:
                 time.sleep(pause)
             publisher.publish(self.topic, self._payload(phase, seq), qos=s.qos)
-        self._wait_delivered(count, timeout=2.0)
+        self._wait_delivered([receiver], count, timeout=2.0)
         samples = np.array(receiver.latencies) if receiver.latencies else np.array([np.nan])
         p50, p90, p99 = np.percentile(samples, [50, 90, 99])
         return Latency(
@@ -368,8 +400,9 @@ class Probe:
         if self._waiting and self._outstanding() < self.settings.window // 2 + 1:
             self._wake.set()
 
-    def saturation_phase(self, phase: int, subscribers: int) -> Saturation:
+    def saturation_phase(self, phase: int, subscribers: int, size: int | None = None) -> Saturation:
         s = self.settings
+        size = s.size if size is None else size
         while len(self.receivers) < subscribers:
             self._add_receiver()
         active = self.receivers[:subscribers]
@@ -405,7 +438,7 @@ class Probe:
                 self._waiting = False
                 continue
             publishers[seq % len(publishers)].publish(
-                self.topic, self._payload(phase, seq), qos=s.qos
+                self.topic, self._payload(phase, seq, size), qos=s.qos
             )
             seq += 1
             published += 1
@@ -418,7 +451,7 @@ class Probe:
             end[2] - warm_mark[2] if end[2] is not None and warm_mark[2] is not None else None
         )
         # Let the tail drain before the next phase, so it does not load that one.
-        self._wait_delivered(published - lost, timeout=2.0)
+        self._wait_delivered(active, published - lost, timeout=2.0)
         self._outstanding = lambda: 0
         return Saturation(
             subscribers=subscribers,
@@ -428,6 +461,7 @@ class Probe:
             throughput=delivered_span / seconds if seconds > 0 else 0.0,
             broker_cpu=broker_cpu,
             lost=max(0, published - min(r.count for r in active)),
+            size=size,
         )
 
     # -- everything
@@ -445,9 +479,15 @@ class Probe:
             if s.fanout:
                 self.log(f"saturation: 2 subscribers, window {s.window}, {s.duration:g} s")
                 saturation.append(self.saturation_phase(3, 2))
+            if s.large_size:
+                self.log(
+                    f"saturation: 1 subscriber, {s.large_size} B payloads, window {s.window}, "
+                    f"{s.duration:g} s"
+                )
+                saturation.append(self.saturation_phase(4, 1, s.large_size))
         finally:
             self.close()
-        service, fanout, derivation = derive(saturation)
+        costs = derive(saturation)
         if latency.received < latency.sent:
             self.notes.append(
                 f"{latency.sent - latency.received} of {latency.sent} latency-phase messages "
@@ -457,8 +497,9 @@ class Probe:
             load = phase.broker_load
             if load is not None and load < 0.8:
                 self.notes.append(
-                    f"with {phase.subscribers} subscriber(s) the broker used {load:.0%} of a CPU: "
-                    "the probe, not the broker, limited the throughput"
+                    f"with {phase.subscribers} subscriber(s) and {phase.size} B payloads the "
+                    f"broker used {load:.0%} of a CPU: the probe, not the broker, limited the "
+                    "throughput"
                 )
         return ProbeResult(
             url=str(self.url),
@@ -466,47 +507,97 @@ class Probe:
             started=started,
             latency=latency,
             saturation=saturation,
-            service_time=service,
-            fanout_time=fanout,
+            service_time=costs.service_time,
+            fanout_time=costs.fanout_time,
             max_queued=self.max_queued[0],
-            derivation=derivation,
+            derivation=costs.how,
             max_queued_source=self.max_queued[1],
             server=server,
             broker_pid=self.broker_pid,
             notes=self.notes,
+            per_byte_time=costs.per_byte_time,
         )
 
 
-def derive(saturation: list[Saturation]) -> tuple[float, float, str]:
-    """``(service_time, fanout_time, how)`` from the saturation phases (see the module docstring)."""
-    by_cpu = all(phase.cpu_per_message for phase in saturation)
-    costs = [
-        (phase.cpu_per_message if by_cpu else 1.0 / phase.throughput)
-        if phase.throughput > 0
-        else float("nan")
-        for phase in saturation
-    ]
+class Costs(NamedTuple):
+    """The simulated broker's figures derived from the saturation phases, and how."""
+
+    service_time: float
+    fanout_time: float
+    per_byte_time: float | None  # None: no large-payload phase
+    how: str
+
+
+def per_byte_cost(c_small: float, c_large: float, small: int, large: int) -> float:
+    """Work per payload byte from the cost of one message at two payload sizes: the slope
+    ``(c_large - c_small) / (large - small)``, 0 when it comes out negative (noise)."""
+    if large <= small:
+        raise ValueError(f"the large size ({large} B) must be more than the small ({small} B)")
+    return max(0.0, (c_large - c_small) / (large - small))
+
+
+def derive(saturation: list[Saturation]) -> Costs:
+    """``service_time``, ``fanout_time`` and ``per_byte_time`` from the saturation phases: the first
+    is one subscriber at the probe's size, a 2-subscriber phase at that size gives the fan-out, a
+    1-subscriber phase at a larger size the per-byte cost (see the module docstring)."""
+    by_cpu = all(phase.cpu_per_message for phase in saturation if phase.throughput > 0)
+
+    def cost(phase: Saturation) -> float:
+        if phase.throughput <= 0:
+            return float("nan")
+        return phase.cpu_per_message if by_cpu else 1.0 / phase.throughput
+
     source = "broker CPU time per message" if by_cpu else "1 / saturation throughput"
-    c1 = costs[0]
+    first = saturation[0]
+    small = first.size
+    c1 = cost(first)
     if not np.isfinite(c1) or c1 <= 0:
         raise ConnectError("no message was delivered in the saturation phase")
-    if len(costs) > 1 and np.isfinite(costs[1]):
-        c2 = costs[1]
-        fanout, service = c2 - c1, 2 * c1 - c2
+    two = next((p for p in saturation if p.subscribers == 2 and p.size == small), None)
+    large = next((p for p in saturation if p.subscribers == 1 and p.size > small), None)
+    c2 = cost(two) if two is not None else float("nan")
+
+    per_byte: float | None = None
+    per_byte_how = ""
+    if large is not None:
+        c_large = cost(large)
+        at = f"c1 = {format_seconds(c1)} at {small} B, cL = {format_seconds(c_large)} at {large.size} B"
+        if not np.isfinite(c_large):
+            per_byte = 0.0
+            per_byte_how = f"; nothing delivered at {large.size} B: per_byte_time 0"
+        else:
+            per_byte = per_byte_cost(c1, c_large, small, large.size)
+            if per_byte * small >= c1:
+                per_byte = 0.0
+                per_byte_how = f"; {at} grow faster than the payload: per_byte_time 0"
+            elif per_byte == 0:
+                per_byte_how = f"; {at}: cL < c1 (noise), per_byte_time 0"
+            else:
+                per_byte_how = f"; {at}: per_byte_time = (cL - c1) / ({large.size} B - {small} B)"
+    payload = (per_byte or 0.0) * small  # the per-byte share of c1 and c2
+    minus = f" - per_byte_time * {small} B" if payload > 0 else ""
+
+    if np.isfinite(c2):
+        fanout, service = c2 - c1, 2 * c1 - c2 - payload
         if fanout > 0 and service > 0:
-            return (
+            return Costs(
                 service,
                 fanout,
+                per_byte,
                 f"{source}: c1 = {format_seconds(c1)} with 1 subscriber, c2 = {format_seconds(c2)} "
-                "with 2; fanout_time = c2 - c1, service_time = 2 c1 - c2",
+                f"with 2; fanout_time = c2 - c1, service_time = 2 c1 - c2{minus}{per_byte_how}",
             )
         how = (
             f"{source}: c1 = {format_seconds(c1)}, c2 = {format_seconds(c2)} do not separate the "
-            "fan-out cost; c1 split half and half"
+            f"fan-out cost; c1{minus} split half and half{per_byte_how}"
         )
     else:
-        how = f"{source}: c1 = {format_seconds(c1)} with 1 subscriber, split half and half"
-    return c1 / 2, c1 / 2, how
+        how = (
+            f"{source}: c1 = {format_seconds(c1)} with 1 subscriber, c1{minus} split half and "
+            f"half{per_byte_how}"
+        )
+    half = (c1 - payload) / 2
+    return Costs(half, half, per_byte, how)
 
 
 def probe(
@@ -547,7 +638,9 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.4g}s"
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.4g}ms"
-    return f"{seconds * 1e6:.4g}us"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.4g}us"
+    return f"{seconds * 1e9:.4g}ns"
 
 
 def _ms(seconds: float) -> str:
@@ -559,24 +652,32 @@ def table(result: ProbeResult) -> str:
     s, lat = result.settings, result.latency
     rows = [
         f"probe of {result.url}" + (f" ({result.server})" if result.server else ""),
-        f"QoS {s.qos}, {s.size} B payloads, {s.clients} publisher(s), {s.duration:g} s per phase",
+        f"QoS {s.qos}, {s.size} B payloads"
+        + (f" ({s.large_size} B in the large-payload phase)" if s.large_size else "")
+        + f", {s.clients} publisher(s), {s.duration:g} s per phase",
         "",
         f"latency at {lat.rate:g} msg/s   p50 {_ms(lat.p50)}   p90 {_ms(lat.p90)}   "
         f"p99 {_ms(lat.p99)}   max {_ms(lat.max)}   ({lat.received}/{lat.sent} delivered)",
         "",
-        f"{'saturation':<24}{'msg in/s':>12}{'deliveries/s':>14}{'broker CPU':>12}{'CPU/msg':>12}",
+        f"{'saturation':<30}{'msg in/s':>12}{'deliveries/s':>14}{'broker CPU':>12}{'CPU/msg':>12}",
     ]
     for phase in result.saturation:
         load = "-" if phase.broker_load is None else f"{phase.broker_load:.0%}"
         per = "-" if phase.cpu_per_message is None else format_seconds(phase.cpu_per_message)
         rows.append(
-            f"{f'{phase.subscribers} subscriber(s)':<24}{phase.throughput:>12,.0f}"
+            f"{f'{phase.subscribers} subscriber(s), {phase.size} B':<30}{phase.throughput:>12,.0f}"
             f"{phase.deliveries:>14,.0f}{load:>12}{per:>12}"
         )
     rows += [
         "",
         f"service_time {format_seconds(result.service_time)}   fanout_time "
-        f"{format_seconds(result.fanout_time)}   max_queued {result.max_queued}",
+        f"{format_seconds(result.fanout_time)}   per_byte_time "
+        + (
+            "- (not measured)"
+            if result.per_byte_time is None
+            else f"{format_seconds(result.per_byte_time)}/B"
+        )
+        + f"   max_queued {result.max_queued}",
         f"  from {result.derivation}",
         f"  max_queued: {result.max_queued_source}",
     ]
@@ -588,7 +689,7 @@ def broker_yaml(result: ProbeResult, name: str = "edge") -> str:
     """A ``brokers:`` block for a scenario, with comments saying how it was measured."""
     s, lat = result.settings, result.latency
     saturation = "; ".join(
-        f"{phase.subscribers} subscriber(s) {phase.throughput:,.0f} msg/s"
+        f"{phase.subscribers} subscriber(s) at {phase.size} B {phase.throughput:,.0f} msg/s"
         + (
             f" (broker CPU {format_seconds(phase.cpu_per_message)}/msg)"
             if phase.cpu_per_message
@@ -599,12 +700,18 @@ def broker_yaml(result: ProbeResult, name: str = "edge") -> str:
     comments = [
         f"Measured by `factory5g probe {result.url}` on {result.started}"
         + (f" ({result.server})." if result.server else "."),
-        f"QoS {s.qos}, {s.size} B payloads, {s.clients} publisher(s), in-flight window {s.window}, "
-        f"{s.duration:g} s per phase.",
+        f"QoS {s.qos}, {s.size} B payloads"
+        + (f" ({s.large_size} B in the large-payload phase)" if s.large_size else "")
+        + f", {s.clients} publisher(s), in-flight window {s.window}, {s.duration:g} s per phase.",
         f"Latency at {lat.rate:g} msg/s, publish to deliver: p50 {_ms(lat.p50)}, "
         f"p99 {_ms(lat.p99)}, max {_ms(lat.max)} ({lat.received} of {lat.sent} delivered).",
         f"Saturation: {saturation}.",
-        f"service_time, fanout_time from {result.derivation}.",
+        (
+            f"service_time, fanout_time, per_byte_time from {result.derivation}."
+            if result.per_byte_time is not None
+            else f"service_time, fanout_time from {result.derivation}; per_byte_time not "
+            "measured (large-payload phase skipped), left to the scenario's default."
+        ),
         f"max_queued: {result.max_queued_source}.",
         *(f"Note: {note}." for note in result.notes),
         "Copy the block into a scenario's brokers: (or rename the broker) to calibrate it.",

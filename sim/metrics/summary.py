@@ -6,6 +6,13 @@ Definitions (the README's output columns):
   the row's subscriber. *delivered*, *dropped*: those of them delivered or dropped by the end;
   *in flight*: those still on their way at the end. published = delivered + dropped + in flight.
 - *latency*: publish to delivery, over the delivered copies.
+- *completion* (QoS 1/2 streams): publish to the publisher's PUBACK (QoS 1) or PUBCOMP (QoS 2),
+  over the messages published in the window and completed by the end; the same for every
+  subscriber of the stream.
+- *resumed*: copies delivered in the window that waited for a lost connection to come back (late by
+  the outage); *duplicates*: QoS 1 copies that arrived a second time after a reconnection (counted
+  once as delivered); *retained*: retained messages sent to a client that subscribed again. The last
+  two count over the whole run.
 - *throughput*: deliveries whose delivery time falls inside the window, whenever they were
   published, divided by the window's length; a saturated link shows its capacity, not the offered load.
 - *deadline miss ratio*: copies delivered later than the deadline, or never delivered (dropped, or
@@ -51,6 +58,10 @@ class ReplicationRow:
     judged: int
     survival_time: float | None
     availability: float | None
+    completion: np.ndarray
+    resumed: int
+    duplicates: int
+    retained: int
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -92,6 +103,14 @@ def replication_row(row: Row, warmup: float, end: float, held: list[float]) -> R
     if row.survival_time is not None:
         availability = _availability(row, warmup, end, delivered_at, published_at)
 
+    completion = np.empty(0)
+    if row.completion is not None:
+        sent = np.asarray(row.completion.published_at, dtype=float)
+        done = np.asarray(row.completion.completed_at, dtype=float)
+        kept = (sent >= warmup) & (done <= end)
+        completion = done[kept] - sent[kept]
+    resumed = sum(1 for sent, at in row.resumed if sent >= warmup and at <= end)
+
     return ReplicationRow(
         machine=row.machine,
         stream=row.stream,
@@ -108,6 +127,10 @@ def replication_row(row: Row, warmup: float, end: float, held: list[float]) -> R
         judged=judged,
         survival_time=row.survival_time,
         availability=availability,
+        completion=completion,
+        resumed=resumed,
+        duplicates=row.duplicates,
+        retained=row.retained,
     )
 
 
@@ -128,6 +151,17 @@ def _availability(
         down = np.clip(np.diff(edges) - survival, 0.0, None).sum()
         total_up += 1.0 - down / window
     return total_up / row.instances
+
+
+def _statistics(values: np.ndarray) -> dict[str, float] | None:
+    """Mean, percentiles and maximum of ``values``; None when there are none."""
+    if not values.size:
+        return None
+    figures = {"mean": float(values.mean())}
+    percentiles = np.percentile(values, list(PERCENTILES.values()))
+    figures.update({name: float(v) for name, v in zip(PERCENTILES, percentiles, strict=True)})
+    figures["max"] = float(values.max())
+    return figures
 
 
 def _confidence(values: list[float]) -> list[float] | None:
@@ -155,18 +189,8 @@ def summarize(
     for key, records in sorted(by_key.items()):
         pooled = np.concatenate([r.latencies for r in records])
         count = len(records)
-        latency = None
-        if pooled.size:
-            latency = {"mean": float(pooled.mean())}
-            latency.update(
-                {
-                    name: float(v)
-                    for name, v in zip(
-                        PERCENTILES, np.percentile(pooled, list(PERCENTILES.values())), strict=True
-                    )
-                }
-            )
-            latency["max"] = float(pooled.max())
+        latency = _statistics(pooled)
+        completion = _statistics(np.concatenate([r.completion for r in records]))
         first = records[0]
         judged = sum(r.judged for r in records)
         published = sum(r.published for r in records)
@@ -193,6 +217,10 @@ def summarize(
                 ),
                 survival_time_s=first.survival_time,
                 availability=float(np.mean(availabilities)) if availabilities else None,
+                completion_s=completion,
+                resumed=sum(r.resumed for r in records),
+                duplicates=sum(r.duplicates for r in records),
+                retained=sum(r.retained for r in records),
                 ci95={
                     "mean": _confidence(
                         [float(r.latencies.mean()) for r in records if r.latencies.size]
