@@ -98,7 +98,19 @@ class Session:
 
     def enqueue(self, msg: Message, rows: tuple[Row, ...], when: float) -> None:
         """A copy of ``msg`` joins the queue at ``when`` (calls come in time order)."""
-        if self.outbox is not None:
+        outbox = self.outbox
+        if outbox is not None:
+            if outbox.online and not outbox.queue:
+                # Ahead of time is safe while the window has room: acknowledgements due before
+                # ``when`` only make more room, and a copy sent into a connection lost meanwhile is
+                # caught by the outage like any other.
+                qos = msg.qos if msg.qos < self.qos else self.qos
+                if not qos:
+                    self.write(Packet(msg, rows), when)
+                    return
+                if len(outbox.inflight) < outbox.max_inflight:
+                    outbox.transmit_now(Publish(msg, rows, qos, outbox), when)
+                    return
             packet = Packet(msg, rows)
             env = self.env
             if when > env.now:  # type: ignore[union-attr]

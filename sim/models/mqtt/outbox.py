@@ -84,6 +84,10 @@ class Outbox:
         else:
             self.queue.append(pub)
 
+    def transmit_now(self, pub: Publish, when: float) -> None:
+        """Send ``pub`` at once: the caller knows the window has room and nothing is queued."""
+        self._transmit(pub, when)
+
     def _transmit(self, pub: Publish, when: float) -> None:
         if pub.qos:
             self.inflight[pub] = None
