@@ -97,6 +97,7 @@ class Plant:
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             if upstream is not None:
                 up_feeders[upstream] += 1
+                down_feeders[upstream] += 1
             broker_feeders[broker] += 1
         for bridge in sc.bridges.values():
             up_feeders[bridge.network] += 1
@@ -163,6 +164,30 @@ class Plant:
             self.connections.append(conn)
             return conn
 
+        self.completions: dict[StreamInfo, Completion] = {}
+        complete = completion_recorder(self._completion)
+
+        def publisher(key: str, conn: MqttConnection, client: Client, qos: bool) -> MachineClient:
+            outbox = None
+            if qos:
+                outbox = Outbox(
+                    env, key, client.max_inflight, complete=complete, marks_message=True
+                )
+                outbox.transmit = conn.up
+                outbox.reply = conn.down
+                conn.client_outbox = outbox
+                self.outboxes.append(outbox)
+            return MachineClient(conn, outbox)
+
+        for name, broker in gateways.items():
+            # the gateway's one MQTT connection, publishing for every device behind it
+            behind = [m for m in sc.machines.values() if m.network == name]
+            upstream = sc.networks[name].upstream  # type: ignore[union-attr]
+            key = f"gateway:{name}"
+            conn = connection(key, upstream, behind[0].client, broker_entry[broker], None)
+            qos = any(stream.qos for m in behind for stream in m.streams.values())
+            self.links[name].publish = publisher(key, conn, behind[0].client, qos).publish  # type: ignore[attr-defined]
+
         self.sessions: dict[str, Session] = {}
         for name, sub in sc.subscribers.items():
             key = f"subscriber:{name}"
@@ -217,8 +242,6 @@ class Plant:
             session.broker = self.brokers[bridge.from_]
             self.sessions[key] = session
 
-        self.completions: dict[StreamInfo, Completion] = {}
-        complete = completion_recorder(self._completion)
         self.sources: list[StreamSource] = []
         for class_name, machine in sc.machines.items():
             link = self.links[machine.network]
@@ -234,20 +257,7 @@ class Plant:
                     conn = connection(
                         client, machine.network, machine.client, broker_entry[machine.broker], None
                     )
-                    outbox = None
-                    if acknowledged:
-                        outbox = Outbox(
-                            env,
-                            client,
-                            machine.client.max_inflight,
-                            complete=complete,
-                            marks_message=True,
-                        )
-                        outbox.transmit = conn.up
-                        outbox.reply = conn.down
-                        conn.client_outbox = outbox
-                        self.outboxes.append(outbox)
-                    send = MachineClient(conn, outbox).publish
+                    send = publisher(client, conn, machine.client, acknowledged).publish
                 for stream_name, stream in machine.streams.items():
                     info = StreamInfo(class_name, stream_name)
                     topic = stream.topic.replace("{id}", str(instance))
