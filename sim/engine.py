@@ -20,7 +20,7 @@ from typing import Any
 import simpy
 
 from sim.metrics.collector import Row
-from sim.metrics.summary import ReplicationRow, replication_row, summarize
+from sim.metrics.summary import ReplicationRow, network_traffic, replication_row, summarize
 from sim.models.draws import Draws, component_rng
 from sim.models.events import Offer, ordered_entry, pending_arrivals
 from sim.models.links import build_link
@@ -148,6 +148,7 @@ class Plant:
                 env,
                 name,
                 client,
+                network=network,
                 min_rto=sc.tcp.min_rto,
                 outages=outages,
                 to_broker=to_broker,
@@ -213,6 +214,7 @@ class Plant:
                 qos=sub.qos,
                 outbox=outbox,
                 queue_qos0=broker_cfg.queue_qos0,
+                clean_session=sub.client.clean_session,
             )
             session.broker = self.brokers[sub.broker]
             if sub.client.clean_session:
@@ -238,6 +240,7 @@ class Plant:
                 qos=bridge.qos,
                 outbox=outbox,
                 queue_qos0=broker_cfg.queue_qos0,
+                clean_session=bridge.client.clean_session,
             )
             session.broker = self.brokers[bridge.from_]
             self.sessions[key] = session
@@ -347,6 +350,18 @@ class Plant:
                 held.setdefault(row.key, []).append(item.msg.t_pub)
         return held
 
+    def traffic(self) -> dict[str, dict[str, list[float]]]:
+        """What the MQTT connections sent across each network, each way: ``[PUBLISH packets,
+        control packets (acknowledgements, keep-alive, connection set-up), MQTT bytes]``."""
+        traffic: dict[str, dict[str, list[float]]] = {}
+        for conn in self.connections:
+            if conn.network is None:
+                continue
+            ways = traffic.setdefault(conn.network, {"up": [0.0] * 3, "down": [0.0] * 3})
+            for way, sent in (("up", conn.sent_up), ("down", conn.sent_down)):
+                ways[way] = [a + b for a, b in zip(ways[way], sent, strict=True)]
+        return dict(sorted(traffic.items()))
+
     def records(self) -> list[ReplicationRow]:
         """What each row saw in this replication; raises :class:`ConservationError` on a lost copy."""
         held = self.in_flight()
@@ -397,6 +412,7 @@ def run_scenario(
     ``progress(replication, fraction)`` is called as the run advances.
     """
     per_replication: list[list[ReplicationRow]] = []
+    traffic: list[dict[str, dict[str, list[float]]]] = []
     for replication in range(scenario.replications):
         callback: Any = None
         if progress is not None:
@@ -404,5 +420,11 @@ def run_scenario(
             def callback(fraction: float, _r: int = replication) -> None:
                 progress(_r, fraction)
 
-        per_replication.append(run_replication(scenario, replication, callback))
-    return summarize(scenario, per_replication, keep_samples=keep_samples)
+        plant = Plant(scenario, replication)
+        plant.run(callback)
+        per_replication.append(plant.records())
+        traffic.append(plant.traffic())
+        plant.close()
+    results = summarize(scenario, per_replication, keep_samples=keep_samples)
+    results.networks = network_traffic(traffic, scenario.duration)
+    return results

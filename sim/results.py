@@ -114,6 +114,8 @@ class Results:
     warmup_s: float
     streams: list[StreamResult]
     samples: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    # per network and direction: MQTT packets and bits per second (see sim.metrics.summary)
+    networks: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def stream(self, machine: str, stream: str, subscriber: str) -> StreamResult:
         """The row of one (machine class, stream, subscriber)."""
@@ -133,6 +135,7 @@ class Results:
             "warmup_s": self.warmup_s,
             "window_s": self.duration_s - self.warmup_s,
             "streams": [asdict(row) for row in self.streams],
+            "networks": self.networks,
         }
 
     def to_dataframe(self) -> Any:

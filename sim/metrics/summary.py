@@ -153,6 +153,25 @@ def _availability(
     return total_up / row.instances
 
 
+def network_traffic(
+    replications: list[dict[str, dict[str, list[float]]]], duration: float
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per network and direction, the MQTT traffic per second of simulated time (warm-up
+    included), averaged over the replications: PUBLISH packets, control packets, MQTT bit/s."""
+    networks: dict[str, dict[str, dict[str, float]]] = {}
+    count = len(replications)
+    for traffic in replications:
+        for network, ways in traffic.items():
+            for way, (publish, control, size) in ways.items():
+                figures = networks.setdefault(network, {}).setdefault(
+                    way, {"publish_per_s": 0.0, "control_per_s": 0.0, "mqtt_bit_s": 0.0}
+                )
+                figures["publish_per_s"] += publish / duration / count
+                figures["control_per_s"] += control / duration / count
+                figures["mqtt_bit_s"] += 8.0 * size / duration / count
+    return networks
+
+
 def _statistics(values: np.ndarray) -> dict[str, float] | None:
     """Mean, percentiles and maximum of ``values``; None when there are none."""
     if not values.size:

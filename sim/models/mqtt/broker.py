@@ -57,6 +57,7 @@ class Session:
 
     __slots__ = (
         "broker",
+        "clean_session",
         "env",
         "free_at",
         "last_start",
@@ -80,8 +81,10 @@ class Session:
         qos: int = 0,
         outbox: Outbox | None = None,
         queue_qos0: bool = False,
+        clean_session: bool = False,
     ) -> None:
         self.name = name
+        self.clean_session = clean_session
         self.max_queued = max_queued
         self.pace = pace
         self.send = send
@@ -137,7 +140,10 @@ class Session:
         msg = packet.msg
         outbox: Outbox = self.outbox  # type: ignore[assignment]
         qos = msg.qos if msg.qos < self.qos else self.qos
-        if qos:
+        if not outbox.online and self.clean_session:
+            for row in packet.rows:  # no session while the client is away: nothing to keep it in
+                row.drop(msg, when)
+        elif qos:
             outbox.send(Publish(msg, packet.rows, qos, outbox), when)
         elif outbox.online:
             self.write(packet, when)

@@ -41,6 +41,7 @@ from collections.abc import Callable
 import simpy
 
 from sim.models.events import Arrival
+from sim.models.framing import mqtt_publish_size
 from sim.models.message import Packet
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import (
@@ -100,6 +101,7 @@ class MqttConnection:
         name: str,
         client: Client,
         *,
+        network: str | None = None,
         min_rto: float,
         outages: list[Outage],
         to_broker: Send,
@@ -108,6 +110,7 @@ class MqttConnection:
     ) -> None:
         self.env = env
         self.name = name
+        self.network = network
         self.keep_alive = client.keep_alive
         self.reconnect_delay = client.reconnect_delay
         self.max_reconnect_delay = client.max_reconnect_delay
@@ -128,6 +131,9 @@ class MqttConnection:
         self.arrived_down = 0.0
         self.outages = [_Outage(o) for o in outages]
         self.disconnections = 0
+        # sent each way: PUBLISH packets, control packets, MQTT bytes (before TCP/IP and link framing)
+        self.sent_up = [0.0, 0.0, 0.0]
+        self.sent_down = [0.0, 0.0, 0.0]
         self._up_link: Send | None = None
         self._down_link: Send | None = None
 
@@ -154,6 +160,7 @@ class MqttConnection:
         if when < self.last_up:
             when = self.last_up
         self.last_up = when
+        self._count(self.sent_up, packet)
         link = self._up_link
         if link is None:
             self.to_broker(packet, when)
@@ -167,6 +174,7 @@ class MqttConnection:
         if when < self.last_down:
             when = self.last_down
         self.last_down = when
+        self._count(self.sent_down, packet)
         link = self._down_link
         if link is None:
             self.from_broker(packet, when)
@@ -174,6 +182,16 @@ class MqttConnection:
             link(InTransit(packet, when), when)
         else:
             link(packet, when)
+
+    @staticmethod
+    def _count(sent: list[float], packet: Packet) -> None:
+        msg = packet.msg
+        if packet.__class__ is Control:
+            sent[1] += 1
+            sent[2] += msg.payload
+        else:
+            sent[0] += 1
+            sent[2] += mqtt_publish_size(msg.payload, msg.topic, msg.qos)
 
     # ------------------------------------------------------------------------------ arriving
 
