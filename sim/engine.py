@@ -172,7 +172,7 @@ class Plant:
             outbox = None
             if qos:
                 outbox = Outbox(
-                    env, key, client.max_inflight, complete=complete, marks_message=True
+                    env, key, client.max_inflight, complete=complete, late_for="message"
                 )
                 outbox.transmit = conn.up
                 outbox.reply = conn.down
@@ -227,7 +227,7 @@ class Plant:
             outbox = None
             if bridge.qos or conn.gated:
                 outbox = Outbox(
-                    env, key, bridge.client.max_inflight, broker_cfg.max_queued, marks_message=True
+                    env, key, bridge.client.max_inflight, broker_cfg.max_queued, late_for="rows"
                 )
                 outbox.reply = conn.down
                 conn.client_outbox = outbox

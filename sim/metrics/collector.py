@@ -28,6 +28,7 @@ class Row:
         "dropped_published_at",
         "duplicates",
         "instances",
+        "late",
         "machine",
         "period",
         "published",
@@ -66,18 +67,20 @@ class Row:
         self.duplicates = 0  # QoS 1 copies that arrived a second time (over the whole run)
         self.retained = 0  # retained messages sent on resubscribing (over the whole run)
         self.completion: Completion | None = None  # the publisher's QoS 1/2 exchanges
+        self.late: set[Message] = set()  # messages a bridge sent again after a reconnection
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.machine, self.stream, self.subscriber)
 
-    def deliver(self, msg: Message, when: float) -> None:
-        """The subscriber received a copy of ``msg`` at ``when`` (possibly after the end of the run)."""
+    def deliver(self, msg: Message, when: float, late: bool = False) -> None:
+        """The subscriber received a copy of ``msg`` at ``when`` (possibly after the end of the run);
+        ``late``: the copy waited for a lost connection to come back."""
         self.delivered_published_at.append(msg.t_pub)
         self.delivered_at.append(when)
         self.delivered_payload.append(msg.payload)
         self.delivered_instance.append(msg.instance)
-        if msg.resumed:
+        if late or msg.resumed or (self.late and msg in self.late):
             self.resumed.append((msg.t_pub, when))
 
     def drop(self, msg: Message, when: float) -> None:

@@ -5,11 +5,14 @@ dropped, while the connection is down) and QoS 1/2 messages through its
 :class:`~sim.models.mqtt.outbox.Outbox`; the publisher's *completion* of a QoS 1/2 message is the
 arrival of its PUBACK or PUBCOMP, which the metrics report beside the delivery latency.
 
-A subscriber application works its messages one at a time (paho's network loop runs ``on_message``
-in its own thread): each takes ``service_time``. It answers a QoS 1 PUBLISH with PUBACK once
+A subscriber application works its messages one at a time (paho's network loop calls
+``on_message`` and reads the next packet only when it returns): each takes ``service_time``, and a
+message that arrives while the application is busy waits. It answers a QoS 1 PUBLISH with PUBACK once
 ``on_message`` has returned; a QoS 2 PUBLISH with PUBREC at once, and hands the message to
 ``on_message`` only when PUBREL arrives (paho's ``_handle_pubrel``), answering PUBCOMP afterwards. A
 message counts as delivered when the application starts working on it (for QoS 2, at PUBREL).
+(The broker already sends at the client's pace, so this waiting matters when a network bunches
+messages together, as TCP does after an outage.)
 """
 
 from __future__ import annotations
@@ -83,28 +86,32 @@ class SubscriberApp:
         """The client reads ``packet`` from its socket at ``when`` (calls in time order)."""
         cls = packet.__class__
         if cls is Packet:
+            start = when if when > self.free else self.free
+            self.free = start + self.service_time
             msg = packet.msg
             for row in packet.rows:
-                row.deliver(msg, when)
+                row.deliver(msg, start)
         elif cls is Publish:
             self._publish(packet, when)  # type: ignore[arg-type]
         elif cls is Retained:
+            start = when if when > self.free else self.free
+            self.free = start + self.service_time
             for row in packet.for_rows:  # type: ignore[attr-defined]
                 row.retained += 1
         else:  # PUBREL
             pub: Publish = packet.ref  # type: ignore[attr-defined]
-            if not pub.released:
-                _release(pub, when)
             start = when if when > self.free else self.free
-            self.free = start + self.service_time
+            if not pub.released:
+                _release(pub, start)
+                self.free = start + self.service_time
             pub.outbox.reply(Control(PUBCOMP, pub, pub.msg.priority), self.free)
 
     def _publish(self, pub: Publish, when: float) -> None:
         qos = pub.qos
+        start = when if when > self.free else self.free
         if qos == 2:
             if not pub.released:
                 pub.state = HELD  # stored until PUBREL
-            start = when if when > self.free else self.free
             pub.outbox.reply(Control(PUBREC, pub, pub.msg.priority), start)
             return
         if pub.released:
@@ -112,10 +119,9 @@ class SubscriberApp:
                 for row in pub.rows:
                     row.duplicates += 1
         else:
-            _release(pub, when)
-        if qos:
-            start = when if when > self.free else self.free
+            _release(pub, start)
             self.free = start + self.service_time
+        if qos:
             pub.outbox.reply(Control(PUBACK, pub, pub.msg.priority), self.free)
 
 
@@ -123,9 +129,6 @@ def _release(pub: Publish, when: float) -> None:
     pub.released = True
     pub.state = DONE
     msg: Message = pub.msg
-    late = pub.resent and not msg.resumed
     rows: tuple[Row, ...] = pub.rows
     for row in rows:
-        row.deliver(msg, when)
-        if late:
-            row.resumed.append((msg.t_pub, when))
+        row.deliver(msg, when, pub.resent)

@@ -4,8 +4,10 @@ A machine, a subscriber or a bridge holds one TCP connection to its broker; ever
 goes *up* it, everything the broker sends it comes *down* it, each direction through the network
 model in order (a later packet never overtakes an earlier one, as TCP guarantees).
 
-**Keep-alive** (MQTT 3.1.1 section 3.1.2.10): a client that has sent nothing for ``keep_alive`` sends
-PINGREQ and the broker answers PINGRESP, so an idle subscriber costs two small packets a minute.
+**Keep-alive** (MQTT 3.1.1 section 3.1.2.10): a client that has sent nothing, or received nothing,
+for ``keep_alive`` sends PINGREQ and the broker answers PINGRESP (paho-mqtt's rule), so an idle
+subscriber, or a QoS 0 publisher that never hears from the broker, costs two small packets a
+keep-alive.
 
 **Outages** (the network's ``outages:``): a packet whose time on the network overlaps an outage does
 not get through. What happens to it depends on whether the connection survives:
@@ -127,6 +129,7 @@ class MqttConnection:
         self.last_up = 0.0
         self.last_down = 0.0
         self.heard = 0.0  # when the broker last received something from the client
+        self.received = 0.0  # when the client last received something from the broker
         self.arrived_up = 0.0
         self.arrived_down = 0.0
         self.outages = [_Outage(o) for o in outages]
@@ -221,6 +224,8 @@ class MqttConnection:
     def from_broker(self, packet: Packet, when: float) -> None:
         """The client receives ``packet``: an acknowledgement for its outbox, the answer to its
         PINGREQ or CONNECT, or something for the application."""
+        if when > self.received:
+            self.received = when
         if packet.__class__ is not Control:
             self.to_client(packet, when)  # type: ignore[misc]
             return
@@ -264,10 +269,13 @@ class MqttConnection:
     # ---------------------------------------------------------------------------- keep-alive
 
     def _keep_alive(self, _item: None, when: float) -> None:
-        due = self.last_up + self.keep_alive
+        # paho-mqtt pings when it has sent nothing, or received nothing, for a keep-alive
+        quiet = self.last_up if self.last_up < self.received else self.received
+        due = quiet + self.keep_alive
         if due <= when:
             if self.online:
                 self.up(self._control(PINGREQ), when)
+            self.received = when  # (paho restarts both clocks when it pings)
             due = when + self.keep_alive
         Arrival(self.env, due, self._keep_alive, None)
 

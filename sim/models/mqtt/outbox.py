@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
 import simpy
 
@@ -37,7 +38,7 @@ class Outbox:
         "complete",
         "env",
         "inflight",
-        "marks_message",
+        "late_for",
         "max_inflight",
         "max_queued",
         "name",
@@ -54,16 +55,17 @@ class Outbox:
         max_inflight: int,
         max_queued: int | None = None,
         complete: Complete | None = None,
-        marks_message: bool = False,
+        late_for: Literal["copy", "message", "rows"] = "copy",
     ) -> None:
-        """``marks_message``: a message this sender sends again is late for every subscriber (the
-        publisher's or a bridge's connection), not only for the one copy (a subscriber's session)."""
+        """``late_for``: whom a message sent again after a reconnection is late for: ``"copy"``,
+        the one copy (a broker's session with a subscriber); ``"message"``, every copy (the
+        publisher's connection); ``"rows"``, the copies behind this sender (a bridge)."""
         self.env = env
         self.name = name
         self.max_inflight = max_inflight
         self.max_queued = max_queued
         self.complete = complete
-        self.marks_message = marks_message
+        self.late_for = late_for
         self.transmit: Transmit = _unwired  # towards the receiver
         self.reply: Transmit = _unwired  # how the receiver answers (towards this sender)
         self.online = True
@@ -124,21 +126,26 @@ class Outbox:
     def resume(self, when: float) -> None:
         """The connection is back: send again what is not acknowledged, then the queue."""
         self.online = True
-        for pub in self.inflight:
+        for pub in list(self.inflight):  # (an answer may come back at once, from next door)
             pub.resent = True
             if pub.rec:
                 self.transmit(Control(PUBREL, pub, pub.msg.priority), when)
             else:
                 if not pub.released:
                     pub.state = WIRE
-                    if self.marks_message:
-                        pub.msg.resumed = True
+                    self._late(pub)
                 self.transmit(pub, when)
         for pub in self.queue:  # waited for the connection: late as well
             pub.resent = True
-            if self.marks_message:
-                pub.msg.resumed = True
+            self._late(pub)
         self._next(when)
+
+    def _late(self, pub: Publish) -> None:
+        if self.late_for == "message":
+            pub.msg.resumed = True
+        elif self.late_for == "rows":
+            for row in pub.rows:
+                row.late.add(pub.msg)
 
     def purge(self, when: float) -> None:
         """A clean session ends: the broker forgets every message it had for the client."""
