@@ -391,6 +391,17 @@ def _deliver(packet: Packet, when: float) -> None:
         row.deliver(msg, when)
 
 
+def _replicate(
+    scenario: Scenario, replication: int, progress: Progress | None
+) -> tuple[list[ReplicationRow], dict[str, dict[str, list[float]]]]:
+    plant = Plant(scenario, replication)
+    plant.run(progress)
+    records = plant.records()
+    traffic = plant.traffic()
+    plant.close()
+    return records, traffic
+
+
 def run_replication(
     scenario: Scenario, replication: int, progress: Progress | None = None
 ) -> list[ReplicationRow]:
@@ -420,11 +431,9 @@ def run_scenario(
             def callback(fraction: float, _r: int = replication) -> None:
                 progress(_r, fraction)
 
-        plant = Plant(scenario, replication)
-        plant.run(callback)
-        per_replication.append(plant.records())
-        traffic.append(plant.traffic())
-        plant.close()
+        records, sent = _replicate(scenario, replication, callback)
+        per_replication.append(records)
+        traffic.append(sent)
     results = summarize(scenario, per_replication, keep_samples=keep_samples)
     results.networks = network_traffic(traffic, scenario.duration)
     return results

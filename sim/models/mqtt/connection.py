@@ -39,6 +39,7 @@ sent during an outage.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import simpy
 
@@ -64,6 +65,8 @@ from sim.scenario.schema import Client, Outage
 Send = Callable[[Packet, float], None]
 
 TCP_RTO_MAX = 120.0  # Linux's ceiling of the retransmission timeout
+
+_publish_size = lru_cache(maxsize=65536)(mqtt_publish_size)
 
 
 class InTransit(Packet):
@@ -125,6 +128,7 @@ class MqttConnection:
         self.broker_outbox: Outbox | None = None  # what the broker sends the client
         self.on_connect: Callable[[float], None] | None = None  # the broker's side, on CONNECT
         self.online = True
+        self.attempting = False  # a reconnection try is under way (SYN sent, no CONNACK yet)
         self.generation = 0  # which reconnection attempt is current
         self.last_up = 0.0
         self.last_down = 0.0
@@ -194,7 +198,7 @@ class MqttConnection:
             sent[2] += msg.payload
         else:
             sent[0] += 1
-            sent[2] += mqtt_publish_size(msg.payload, msg.topic, msg.qos)
+            sent[2] += _publish_size(msg.payload, msg.topic, msg.qos)
 
     # ------------------------------------------------------------------------------ arriving
 
@@ -298,6 +302,11 @@ class MqttConnection:
         return False
 
     def _outage_begins(self, outage: _Outage, when: float) -> None:
+        if not self.online and not self.attempting:
+            # waiting to try again: the outage only decides when the next try can succeed
+            outage.phase = LOST
+            outage.lost_at = when
+            return
         lost_at = self.heard + 1.5 * self.keep_alive
         if lost_at < when:
             lost_at = when
@@ -356,8 +365,10 @@ class MqttConnection:
         for _up, packet, _left, _arrival in outage.caught:
             self._discard(packet, when)
         outage.caught.clear()
-        self.disconnections += 1
+        if self.online:
+            self.disconnections += 1  # (else a reconnection try under way failed)
         self.online = False
+        self.attempting = False
         self.generation += 1
         for outbox in (self.client_outbox, self.broker_outbox):
             if outbox is not None:
@@ -373,10 +384,12 @@ class MqttConnection:
 
     def _attempt(self, generation: int, when: float) -> None:
         if generation == self.generation:
+            self.attempting = True
             self.up(self._control(SYN), when)
 
     def _client_connected(self, when: float) -> None:
         self.online = True
+        self.attempting = False
         if self.client_outbox is not None:
             self.client_outbox.resume(when)
 
