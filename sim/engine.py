@@ -302,11 +302,19 @@ class Plant:
         def rows_of(subscribers: tuple[str, ...]) -> tuple[Row, ...]:
             return tuple(self._row(machine, stream, s) for s in subscribers)
 
-        fanout: dict[Broker, list[tuple[Session, tuple[Row, ...]]]] = {}
+        fanout: dict[Broker, list[tuple[Session, tuple[Row, ...], str]]] = {}
         for broker, hop in plan.hops.items():
-            entries = [(self.sessions[f"subscriber:{s}"], rows_of((s,))) for s in hop.subscribers]
+            here = plan.topics[broker]
+            entries = [
+                (self.sessions[f"subscriber:{s}"], rows_of((s,)), here) for s in hop.subscribers
+            ]
             entries += [
-                (self.sessions[f"bridge:{b}"], rows_of(plan.via_bridge[b])) for b in hop.bridges
+                (
+                    self.sessions[f"bridge:{b}"],
+                    rows_of(plan.via_bridge[b]),
+                    plan.topics[self.scenario.bridges[b].to],
+                )
+                for b in hop.bridges
             ]
             if entries:
                 fanout[self.brokers[broker]] = entries

@@ -268,15 +268,7 @@ def test_a_subscribers_pubacks_go_up_its_own_network(tmp_path: Path) -> None:
     ("sub_qos", "mqtt_bytes"),
     [
         (1, 107),
-        pytest.param(
-            0,
-            105,
-            marks=pytest.mark.xfail(
-                reason="the networks frame a copy by its message's QoS (msg.qos), so a QoS 1 "
-                "message sent at QoS 0 is framed with a packet identifier it does not carry",
-                strict=True,
-            ),
-        ),
+        (0, 105),
     ],
 )
 def test_a_copy_is_framed_at_the_qos_it_is_sent_at(
@@ -531,11 +523,6 @@ def test_bridged_copies_arrive_later_by_the_bridge_networks_delay(
     assert len(local_at) - len(far_at) <= 1
 
 
-@pytest.mark.xfail(
-    reason="a bridged copy keeps its message's original topic (msg.topic), so the networks frame "
-    "it with the topic it was published on, not the remapped one the bridge publishes",
-    strict=True,
-)
 def test_a_bridge_publishes_the_remapped_topic_on_its_network(tmp_path: Path) -> None:
     """A QoS 1 stream on ``plant/line3/x`` is forwarded by a QoS 1 bridge (``topics: [line3/#]``,
     ``local_prefix: plant/``, ``remote_prefix: site/hall2/``) across ``wan``, 1 Mbit/s with real

@@ -56,8 +56,14 @@ class Packet:
     delivered; a drop on this leg is counted against each of them.
     """
 
-    __slots__ = ("msg", "rows")
+    __slots__ = ("msg", "qos", "rows", "topic")
 
-    def __init__(self, msg: Message, rows: tuple[Row, ...]) -> None:
+    def __init__(
+        self, msg: Message, rows: tuple[Row, ...], topic: str | None = None, qos: int | None = None
+    ) -> None:
         self.msg = msg
         self.rows = rows
+        # what this leg carries: a bridge publishes the remapped topic, a copy goes at the lower of
+        # the message's and the subscription's QoS (so without a packet identifier at QoS 0)
+        self.topic = msg.topic if topic is None else topic
+        self.qos = msg.qos if qos is None else qos

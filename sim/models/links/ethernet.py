@@ -387,7 +387,7 @@ class EthernetLink(Link):
         def emit_up(packet: Packet, first: int, n: int, when: float) -> None:
             """Frames ``first`` to ``first + n - 1`` leave the machine's NIC from ``when``."""
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             free_at = when if when > conn.free_at else conn.free_at
             for k in range(first, first + n):
                 if k < count - 1:
@@ -401,7 +401,7 @@ class EthernetLink(Link):
         def emit_down(packet: Packet, first: int, n: int, when: float) -> None:
             """Frames ``first`` to ``first + n - 1`` enter the broker's port at ``when``."""
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             for k in range(first, first + n):
                 if k < count - 1:
                     shared(Frame(packet, conn, full, 0), when)
@@ -418,7 +418,7 @@ class EthernetLink(Link):
 
         def send_up(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             free_at = when if when > conn.free_at else conn.free_at
             data = last - header
             if data < 1.0:
@@ -437,7 +437,7 @@ class EthernetLink(Link):
 
         def send_down(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             data = last - header
             if data < 1.0:
                 data = 1.0

@@ -256,7 +256,7 @@ class Nr5gLink(Link):
     def radio_bytes(self, packet: Packet) -> float:
         """Bytes of a message over the radio: MQTT, TCP/IP per segment, PDCP/RLC/MAC headers."""
         msg = packet.msg
-        count, full, last = self.framing.frames(msg.payload, msg.topic, msg.qos)
+        count, full, last = self.framing.frames(msg.payload, packet.topic, packet.qos)
         return (count - 1) * full + last
 
     def connect(self, client: str, direction: Direction, sink: Deliver, feeders: int) -> Deliver:

@@ -152,7 +152,7 @@ class ParametricLink(Link):
                 carry(run.packet, when, run.n, run.count, run.size, run.nbytes, run.seg)
                 return
             msg = item.msg  # type: ignore[union-attr]
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, item.topic, item.qos)  # type: ignore[union-attr]
             data = last - header
             if data < 1.0:
                 data = 1.0
@@ -163,7 +163,7 @@ class ParametricLink(Link):
 
         def emit(packet: Packet, first: int, n: int, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             seg = full - header
             if first + n == count:
                 data = last - header
@@ -179,7 +179,7 @@ class ParametricLink(Link):
 
         def send(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, msg.topic, msg.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
             data = last - header
             if data < 1.0:
                 data = 1.0

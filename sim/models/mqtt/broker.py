@@ -99,22 +99,22 @@ class Session:
         if outbox is not None:
             outbox.transmit = self.write
 
-    def enqueue(self, msg: Message, rows: tuple[Row, ...], when: float) -> None:
-        """A copy of ``msg`` joins the queue at ``when`` (calls come in time order)."""
+    def enqueue(self, msg: Message, rows: tuple[Row, ...], when: float, topic: str) -> None:
+        """A copy of ``msg`` on ``topic`` joins the queue at ``when`` (calls come in time order)."""
+        qos = msg.qos if msg.qos < self.qos else self.qos
         outbox = self.outbox
         if outbox is not None:
             if outbox.online and not outbox.queue:
                 # Ahead of time is safe while the window has room: acknowledgements due before
                 # ``when`` only make more room, and a copy sent into a connection lost meanwhile is
                 # caught by the outage like any other.
-                qos = msg.qos if msg.qos < self.qos else self.qos
                 if not qos:
-                    self.write(Packet(msg, rows), when)
+                    self.write(Packet(msg, rows, topic, 0), when)
                     return
                 if len(outbox.inflight) < outbox.max_inflight:
-                    outbox.transmit_now(Publish(msg, rows, qos, outbox), when)
+                    outbox.transmit_now(Publish(msg, rows, qos, outbox, topic), when)
                     return
-            packet = Packet(msg, rows)
+            packet = Packet(msg, rows, topic, qos)
             env = self.env
             if when > env.now:  # type: ignore[union-attr]
                 Arrival(env, when, self._take, packet)  # type: ignore[arg-type]
@@ -122,7 +122,7 @@ class Session:
                 self._take(packet, when)
             return
         if not self.pace:
-            self.send(Packet(msg, rows), when)
+            self.send(Packet(msg, rows, topic, qos), when)
             return
         waiting = self.waiting
         while waiting and waiting[0] <= when:
@@ -134,21 +134,21 @@ class Session:
         start = when if when > self.free_at else self.free_at
         self.free_at = start + self.pace
         waiting.append(start)
-        self.send(Packet(msg, rows), start)
+        self.send(Packet(msg, rows, topic, qos), start)
 
     def _take(self, packet: Packet, when: float) -> None:
         msg = packet.msg
         outbox: Outbox = self.outbox  # type: ignore[assignment]
-        qos = msg.qos if msg.qos < self.qos else self.qos
+        qos = packet.qos
         if not outbox.online and self.clean_session:
             for row in packet.rows:  # no session while the client is away: nothing to keep it in
                 row.drop(msg, when)
         elif qos:
-            outbox.send(Publish(msg, packet.rows, qos, outbox), when)
+            outbox.send(Publish(msg, packet.rows, qos, outbox, packet.topic), when)
         elif outbox.online:
             self.write(packet, when)
         elif self.queue_qos0:
-            outbox.send(Publish(msg, packet.rows, 0, outbox), when)
+            outbox.send(Publish(msg, packet.rows, 0, outbox, packet.topic), when)
         else:
             for row in packet.rows:
                 row.drop(msg, when)
@@ -185,9 +185,9 @@ class Session:
         if broker is None:
             return
         for msg in broker.retained.values():
-            for session, rows in msg.route.fanout.get(broker, ()):  # type: ignore[attr-defined]
+            for session, rows, topic in msg.route.fanout.get(broker, ()):  # type: ignore[attr-defined]
                 if session is self:
-                    self.write(Retained(msg, rows), when)
+                    self.write(Retained(msg, rows, topic), when)
 
     def held(self) -> list[Packet]:
         return self.outbox.held() if self.outbox is not None else []
@@ -226,9 +226,9 @@ class Broker:
             if msg.retain:
                 self.retained[msg.topic] = msg
             fanout_time = self.fanout_time
-            for session, rows in msg.route.fanout.get(self, ()):  # type: ignore[attr-defined]
+            for session, rows, topic in msg.route.fanout.get(self, ()):  # type: ignore[attr-defined]
                 done += fanout_time
-                session.enqueue(msg, rows, done)
+                session.enqueue(msg, rows, done, topic)
             self.free_at = done
         elif cls is Publish:
             self._publish(packet, when)  # type: ignore[arg-type]
@@ -239,9 +239,9 @@ class Broker:
         if msg.retain:
             self.retained[msg.topic] = msg
         fanout_time = self.fanout_time
-        for session, rows in msg.route.fanout.get(self, ()):  # type: ignore[attr-defined]
+        for session, rows, topic in msg.route.fanout.get(self, ()):  # type: ignore[attr-defined]
             done += fanout_time
-            session.enqueue(msg, rows, done)
+            session.enqueue(msg, rows, done, topic)
         return done
 
     def _publish(self, pub: Publish, when: float) -> None:

@@ -77,6 +77,8 @@ class InTransit(Packet):
     def __init__(self, inner: Packet, sent: float) -> None:
         self.msg = inner.msg
         self.rows = inner.rows
+        self.topic = inner.topic
+        self.qos = inner.qos
         self.inner = inner
         self.sent = sent
 
@@ -198,7 +200,7 @@ class MqttConnection:
             sent[2] += msg.payload
         else:
             sent[0] += 1
-            sent[2] += _publish_size(msg.payload, msg.topic, msg.qos)
+            sent[2] += _publish_size(msg.payload, packet.topic, packet.qos)
 
     # ------------------------------------------------------------------------------ arriving
 

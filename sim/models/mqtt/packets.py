@@ -80,6 +80,8 @@ class Control(Packet):
     def __init__(self, kind: int, ref: object, priority: int = 0, tag: int = 0) -> None:
         self.msg = control_message(kind, priority)  # type: ignore[assignment]
         self.rows = ()
+        self.topic = None  # type: ignore[assignment]  # (the framing's mark of a control packet)
+        self.qos = 0
         self.kind = kind
         self.ref = ref
         self.tag = tag
@@ -94,12 +96,20 @@ class Publish(Packet):
     acknowledgement; the receiver marks it ``released`` once it has passed the message on, so that a
     copy sent again after a reconnection is recognised as a duplicate."""
 
-    __slots__ = ("outbox", "qos", "rec", "released", "resent", "state")
+    __slots__ = ("outbox", "rec", "released", "resent", "state")
 
-    def __init__(self, msg: Message, rows: tuple[Row, ...], qos: int, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        msg: Message,
+        rows: tuple[Row, ...],
+        qos: int,
+        outbox: Outbox,
+        topic: str | None = None,
+    ) -> None:
         self.msg = msg
         self.rows = rows
         self.qos = qos
+        self.topic = msg.topic if topic is None else topic
         self.outbox = outbox
         self.state = HELD
         self.released = False
@@ -116,7 +126,9 @@ class Retained(Packet):
 
     __slots__ = ("for_rows",)
 
-    def __init__(self, msg: Message, rows: tuple[Row, ...]) -> None:
+    def __init__(self, msg: Message, rows: tuple[Row, ...], topic: str) -> None:
         self.msg = msg
         self.rows = ()
+        self.topic = topic
+        self.qos = 0
         self.for_rows = rows

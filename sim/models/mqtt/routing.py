@@ -32,6 +32,7 @@ class TopicPlan:
     origin: str
     hops: dict[str, Hop] = field(default_factory=dict)
     via_bridge: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)  # the topic as it is at each broker
 
     @property
     def subscribers(self) -> tuple[str, ...]:
@@ -57,6 +58,7 @@ def plan_topic(scenario: Scenario, origin: str, topic: str) -> TopicPlan:
             and remap(bridge, topic) is not None
         )
         plan.hops[broker] = Hop(broker, subscribers, ())
+        plan.topics[broker] = topic
         taken: list[str] = []
         reached = list(subscribers)
         for name in bridges:
@@ -85,7 +87,8 @@ def remap(bridge: Bridge, topic: str) -> str | None:
 
 
 class Route:
-    """A topic's plan resolved to the objects of one run: per broker, (session, rows) pairs."""
+    """A topic's plan resolved to the objects of one run: per broker, (session, rows, topic)
+    triples, the topic being what the session's client receives (a bridge: the remapped one)."""
 
     __slots__ = ("fanout", "rows")
 
