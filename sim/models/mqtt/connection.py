@@ -94,9 +94,8 @@ class _Outage:
         self.end = outage.end
         self.phase = PENDING
         self.lost_at = 0.0
-        self.caught: list[
-            tuple[bool, Packet, float, float]
-        ] = []  # (up?, packet, left, would arrive)
+        # what it caught: (sent up?, packet, when it left, when it would have arrived)
+        self.caught: list[tuple[bool, Packet, float, float]] = []
 
 
 class MqttConnection:
