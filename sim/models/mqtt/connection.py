@@ -39,12 +39,10 @@ sent during an outage.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import simpy
 
 from sim.models.events import Arrival
-from sim.models.framing import mqtt_publish_size
 from sim.models.message import Packet
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import (
@@ -66,7 +64,6 @@ Send = Callable[[Packet, float], None]
 
 TCP_RTO_MAX = 120.0  # Linux's ceiling of the retransmission timeout
 
-_publish_size = lru_cache(maxsize=65536)(mqtt_publish_size)
 
 
 class InTransit(Packet):
@@ -142,6 +139,8 @@ class MqttConnection:
         # sent each way: PUBLISH packets, control packets, MQTT bytes (before TCP/IP and link framing)
         self.sent_up = [0.0, 0.0, 0.0]
         self.sent_down = [0.0, 0.0, 0.0]
+        self._topic: str | None = None
+        self._topic_bytes = 0
         self._up_link: Send | None = None
         self._down_link: Send | None = None
 
@@ -191,15 +190,19 @@ class MqttConnection:
         else:
             link(packet, when)
 
-    @staticmethod
-    def _count(sent: list[float], packet: Packet) -> None:
-        msg = packet.msg
+    def _count(self, sent: list[float], packet: Packet) -> None:
         if packet.__class__ is Control:
             sent[1] += 1
-            sent[2] += msg.payload
-        else:
-            sent[0] += 1
-            sent[2] += _publish_size(msg.payload, packet.topic, packet.qos)
+            sent[2] += packet.msg.payload
+            return
+        # inlined mqtt_publish_size, the topic's length kept while the topic stays the same
+        topic = packet.topic
+        if topic is not self._topic:
+            self._topic = topic
+            self._topic_bytes = len(topic.encode("utf-8"))
+        remaining = 2 + self._topic_bytes + (2 if packet.qos else 0) + packet.msg.payload
+        sent[0] += 1
+        sent[2] += remaining + (2 if remaining < 128 else 3 if remaining < 16384 else 4)
 
     # ------------------------------------------------------------------------------ arriving
 
