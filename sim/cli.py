@@ -49,7 +49,12 @@ def summary(scenario: Scenario) -> str:
         for machine in scenario.machines.values()
         for stream in machine.streams.values()
     )
-    networks = ", ".join(f"{name} ({net.kind})" for name, net in scenario.networks.items())
+    def described(name: str, net: Any) -> str:
+        outages = len(getattr(net, "outages", ()))
+        down = f", {outages} outage{'s' if outages > 1 else ''}" if outages else ""
+        return f"{name} ({net.kind}{down})"
+
+    networks = ", ".join(described(name, net) for name, net in scenario.networks.items())
     brokers = ", ".join(scenario.brokers)
     classes = len(scenario.machines)
     replications = scenario.replications
