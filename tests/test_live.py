@@ -28,7 +28,7 @@ from sim.live.live import (
     run_live,
     timeline,
 )
-from sim.live.mqtt import BrokerURL, connect, disconnect, make_client
+from sim.live.mqtt import BrokerURL, connect, disconnect, make_client, subscribe
 from sim.scenario.loader import load_scenario
 
 needs_mosquitto = pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
@@ -256,3 +256,29 @@ def test_broker_restart_with_qos1_loses_nothing(tmp_path: Path) -> None:
             total += len(seqs)
     assert total == result.sent
     assert result.received == result.sent
+
+
+@needs_mosquitto
+def test_a_retained_stream_leaves_its_last_message_for_a_late_subscriber(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    """A stream with ``retain: true`` is published retained: after `live` has stopped, a client
+    that subscribes gets, at once and flagged retained, the last message of each topic (the
+    highest ``seq`` sent), and nothing from the streams without ``retain``."""
+    path = tmp_path / "retained.yaml"
+    path.write_text(SCENARIO.replace("qos: 0}", "qos: 0, retain: true}"), encoding="utf-8")
+    scenario = load_scenario(path)
+    url = BrokerURL("127.0.0.1", broker.port)
+    result = run_live(scenario, url, duration=1.0, speed=1.0, drain=1.0)
+    joints = next(r for r in result.reports if r.stream == "joints")
+    assert joints.sent > 5
+
+    got: list[tuple[str, dict, bool]] = []
+    late = make_client(url, f"late-{uuid.uuid4().hex[:8]}")
+    late.on_message = lambda _c, _u, m: got.append((m.topic, json.loads(m.payload), m.retain))
+    connect(late, url)
+    subscribe(late, "t/#", qos=1)
+    time.sleep(0.5)
+    disconnect(late)
+    assert [(topic, retained) for topic, _, retained in got] == [("t/robot/0/joints", True)]
+    assert got[0][1]["seq"] == joints.sent

@@ -170,6 +170,7 @@ class LiveStream:
     schedule: Schedule
     values: Values
     seq: int = 0
+    retain: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -206,6 +207,7 @@ def live_streams(scenario: Scenario, seed: int | None = None) -> list[LiveStream
                         stream.qos,
                         Schedule(stream, draws),
                         Values(class_name, stream_name, instance, seed),
+                        retain=stream.retain,
                     )
                 )
     return streams
@@ -368,7 +370,9 @@ def run_live(
             if stop.is_set():
                 break
             now = time.time()
-            publisher.publish(stream.topic, stream.message(size, now), qos=stream.qos)
+            publisher.publish(
+                stream.topic, stream.message(size, now), qos=stream.qos, retain=stream.retain
+            )
             reports[stream.key].sent += 1
             sent += 1
         # Wait for the rest to arrive (QoS 0 may never: stop at ``drain``).
