@@ -49,6 +49,7 @@ def summary(scenario: Scenario) -> str:
         for machine in scenario.machines.values()
         for stream in machine.streams.values()
     )
+
     def described(name: str, net: Any) -> str:
         outages = len(getattr(net, "outages", ()))
         down = f", {outages} outage{'s' if outages > 1 else ''}" if outages else ""

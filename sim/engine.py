@@ -81,171 +81,196 @@ class Plant:
         return self._plans[key]
 
     def _build(self) -> None:
+        self._count_feeders()
+        self._build_networks()
+        self.connections: list[MqttConnection] = []
+        self.outboxes: list[Outbox] = []
+        self.completions: dict[StreamInfo, Completion] = {}
+        self._complete = completion_recorder(self._completion)
+        self._build_gateway_clients()
+        self.sessions: dict[str, Session] = {}
+        self._build_subscribers()
+        self._build_bridges()
+        self.sources: list[StreamSource] = []
+        self._build_machines()
+
+    def _count_feeders(self) -> None:
+        """How many time-ordered senders feed each network direction and each broker."""
         sc = self.scenario
-        env = self.env
-        up_feeders: dict[str, int] = dict.fromkeys(sc.networks, 0)
-        down_feeders: dict[str, int] = dict.fromkeys(sc.networks, 0)
-        broker_feeders: dict[str, int] = dict.fromkeys(sc.brokers, 0)
-        gateways: dict[str, str] = {}  # gateway network -> broker its one connection publishes to
+        up: dict[str, int] = dict.fromkeys(sc.networks, 0)
+        down: dict[str, int] = dict.fromkeys(sc.networks, 0)
+        brokers: dict[str, int] = dict.fromkeys(sc.brokers, 0)
+        self.gateways: dict[str, str] = {}  # gateway network -> broker its connection publishes to
         for machine in sc.machines.values():
-            up_feeders[machine.network] += machine.count
+            up[machine.network] += machine.count
             if sc.networks[machine.network].kind == "gateway":
-                gateways[machine.network] = machine.broker
+                self.gateways[machine.network] = machine.broker
             else:
-                broker_feeders[machine.broker] += machine.count
-        for name, broker in gateways.items():
+                down[machine.network] += machine.count  # acknowledgements, PINGRESP
+                brokers[machine.broker] += machine.count
+        for name, broker in self.gateways.items():
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             if upstream is not None:
-                up_feeders[upstream] += 1
-                down_feeders[upstream] += 1
-            broker_feeders[broker] += 1
+                up[upstream] += 1
+                down[upstream] += 1
+            brokers[broker] += 1
         for bridge in sc.bridges.values():
-            up_feeders[bridge.network] += 1
-            broker_feeders[bridge.to] += 1
-        for machine in sc.machines.values():
-            if sc.networks[machine.network].kind != "gateway":
-                down_feeders[machine.network] += machine.count  # acknowledgements, PINGRESP
-        for bridge in sc.bridges.values():
-            down_feeders[bridge.network] += 1
+            up[bridge.network] += 1
+            down[bridge.network] += 1
+            brokers[bridge.to] += 1
         for sub in sc.subscribers.values():
             if sub.network is not None:
-                down_feeders[sub.network] += 1
-                up_feeders[sub.network] += 1
+                down[sub.network] += 1
+                up[sub.network] += 1
             if sub.network is not None or sub.qos:
-                broker_feeders[sub.broker] += 1
+                brokers[sub.broker] += 1  # its acknowledgements, PINGREQ
+        self.up_feeders, self.down_feeders, self.broker_feeders = up, down, brokers
 
+    def _build_networks(self) -> None:
+        """The brokers' entries and the network models the scenario uses."""
+        sc = self.scenario
+        env = self.env
         self.brokers = {name: Broker(name, cfg) for name, cfg in sc.brokers.items()}
-        broker_entry = {
-            name: ordered_entry(env, broker.offer, broker_feeders[name])
+        self.broker_entry = {
+            name: ordered_entry(env, broker.offer, self.broker_feeders[name])
             for name, broker in self.brokers.items()
         }
         used = {m.network for m in sc.machines.values()} | {b.network for b in sc.bridges.values()}
         used |= {s.network for s in sc.subscribers.values() if s.network is not None}
-        used |= {sc.networks[name].upstream for name in gateways} - {None}  # type: ignore[union-attr]
+        used |= {sc.networks[name].upstream for name in self.gateways} - {None}  # type: ignore[union-attr]
         self.links = {
             name: build_link(env, name, cfg, self.draws, sc.tcp)
             for name, cfg in sc.networks.items()
             if name in used
         }
-        for name in gateways:
+        for name in self.gateways:
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             self.links[name].bind_upstream(
-                self.links[upstream] if upstream else None, up_feeders[upstream] if upstream else 0
+                self.links[upstream] if upstream else None,
+                self.up_feeders[upstream] if upstream else 0,
             )
 
-        self.connections: list[MqttConnection] = []
-        self.outboxes: list[Outbox] = []
-
-        def connection(
-            name: str,
-            network: str | None,
-            client: Client,
-            to_broker: Offer,
-            to_client: Offer | None,
-        ) -> MqttConnection:
-            outages = getattr(sc.networks[network], "outages", []) if network else []
-            conn = MqttConnection(
-                env,
-                name,
-                client,
-                network=network,
-                min_rto=sc.tcp.min_rto,
-                outages=outages,
-                to_broker=to_broker,
-                to_client=to_client,
+    def _connection(
+        self,
+        name: str,
+        network: str | None,
+        client: Client,
+        broker: str,
+        to_client: Offer | None = None,
+    ) -> MqttConnection:
+        """The MQTT connection of client ``name`` to ``broker`` across ``network`` (None: none)."""
+        sc = self.scenario
+        outages = getattr(sc.networks[network], "outages", []) if network else []
+        conn = MqttConnection(
+            self.env,
+            name,
+            client,
+            network=network,
+            min_rto=sc.tcp.min_rto,
+            outages=outages,
+            to_broker=self.broker_entry[broker],
+            to_client=to_client,
+        )
+        if network is None:
+            conn.attach(None, None)
+        else:
+            link = self.links[network]
+            conn.attach(
+                link.connect(name, "up", conn.arrive_up, self.up_feeders[network]),
+                link.connect(name, "down", conn.arrive_down, self.down_feeders[network]),
             )
-            if network is None:
-                conn.attach(None, None)
-            else:
-                link = self.links[network]
-                conn.attach(
-                    link.connect(name, "up", conn.arrive_up, up_feeders[network]),
-                    link.connect(name, "down", conn.arrive_down, down_feeders[network]),
-                )
-            self.connections.append(conn)
-            return conn
+        self.connections.append(conn)
+        return conn
 
-        self.completions: dict[StreamInfo, Completion] = {}
-        complete = completion_recorder(self._completion)
+    def _publisher(
+        self, key: str, conn: MqttConnection, client: Client, acknowledged: bool
+    ) -> MachineClient:
+        """A publishing client on ``conn``; with a window when some of its streams use QoS 1/2."""
+        outbox = None
+        if acknowledged:
+            outbox = Outbox(
+                self.env, key, client.max_inflight, complete=self._complete, late_for="message"
+            )
+            outbox.transmit = conn.up
+            outbox.reply = conn.down
+            conn.client_outbox = outbox
+            self.outboxes.append(outbox)
+        return MachineClient(conn, outbox)
 
-        def publisher(key: str, conn: MqttConnection, client: Client, qos: bool) -> MachineClient:
-            outbox = None
-            if qos:
-                outbox = Outbox(
-                    env, key, client.max_inflight, complete=complete, late_for="message"
-                )
-                outbox.transmit = conn.up
-                outbox.reply = conn.down
-                conn.client_outbox = outbox
-                self.outboxes.append(outbox)
-            return MachineClient(conn, outbox)
-
-        for name, broker in gateways.items():
-            # the gateway's one MQTT connection, publishing for every device behind it
+    def _build_gateway_clients(self) -> None:
+        """Each gateway's one MQTT client, publishing for every device behind it."""
+        sc = self.scenario
+        for name, broker in self.gateways.items():
             behind = [m for m in sc.machines.values() if m.network == name]
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             key = f"gateway:{name}"
-            conn = connection(key, upstream, behind[0].client, broker_entry[broker], None)
-            qos = any(stream.qos for m in behind for stream in m.streams.values())
-            self.links[name].publish = publisher(key, conn, behind[0].client, qos).publish  # type: ignore[attr-defined]
+            client = behind[0].client
+            conn = self._connection(key, upstream, client, broker)
+            acknowledged = any(stream.qos for m in behind for stream in m.streams.values())
+            self.links[name].publish = self._publisher(key, conn, client, acknowledged).publish  # type: ignore[attr-defined]
 
-        self.sessions: dict[str, Session] = {}
+    def _build_subscribers(self) -> None:
+        sc = self.scenario
         for name, sub in sc.subscribers.items():
             key = f"subscriber:{name}"
             broker_cfg = sc.brokers[sub.broker]
             if sub.network is None and not sub.qos:
+                # beside the broker and unacknowledged: copies are delivered as the session sends
                 self.sessions[key] = Session(
                     name, broker_cfg.max_queued, sub.service_time, _deliver
                 )
                 continue
             app = SubscriberApp(sub.service_time)
-            conn = connection(key, sub.network, sub.client, broker_entry[sub.broker], app.receive)
+            conn = self._connection(key, sub.network, sub.client, sub.broker, app.receive)
             outbox = None
             if sub.qos or conn.gated:
-                outbox = Outbox(env, key, broker_cfg.max_inflight, broker_cfg.max_queued)
+                outbox = Outbox(self.env, key, broker_cfg.max_inflight, broker_cfg.max_queued)
                 outbox.reply = conn.up
                 conn.broker_outbox = outbox
                 self.outboxes.append(outbox)
-            session = Session(
-                name,
-                broker_cfg.max_queued,
-                sub.service_time,
-                conn.down,
-                qos=sub.qos,
-                outbox=outbox,
-                queue_qos0=broker_cfg.queue_qos0,
-                clean_session=sub.client.clean_session,
-            )
-            session.broker = self.brokers[sub.broker]
+            session = self._session(name, sub.broker, sub.service_time, conn.down, sub.qos, outbox)
+            session.clean_session = sub.client.clean_session
             if sub.client.clean_session:
                 conn.on_connect = session.resubscribed
             self.sessions[key] = session
+
+    def _build_bridges(self) -> None:
+        """A bridge: a session at the broker it reads from, a client of the one it writes to."""
+        sc = self.scenario
         for name, bridge in sc.bridges.items():
             key = f"bridge:{name}"
-            broker_cfg = sc.brokers[bridge.from_]
-            conn = connection(key, bridge.network, bridge.client, broker_entry[bridge.to], None)
+            conn = self._connection(key, bridge.network, bridge.client, bridge.to)
             outbox = None
             if bridge.qos or conn.gated:
+                max_queued = sc.brokers[bridge.from_].max_queued
                 outbox = Outbox(
-                    env, key, bridge.client.max_inflight, broker_cfg.max_queued, late_for="rows"
+                    self.env, key, bridge.client.max_inflight, max_queued, late_for="rows"
                 )
                 outbox.reply = conn.down
                 conn.client_outbox = outbox
                 self.outboxes.append(outbox)
-            session = Session(
-                name,
-                broker_cfg.max_queued,
-                0.0,
-                conn.up,
-                qos=bridge.qos,
-                outbox=outbox,
-                queue_qos0=broker_cfg.queue_qos0,
-                clean_session=bridge.client.clean_session,
-            )
-            session.broker = self.brokers[bridge.from_]
+            session = self._session(name, bridge.from_, 0.0, conn.up, bridge.qos, outbox)
+            session.clean_session = bridge.client.clean_session
             self.sessions[key] = session
 
-        self.sources: list[StreamSource] = []
+    def _session(
+        self, name: str, broker: str, pace: float, send: Offer, qos: int, outbox: Outbox | None
+    ) -> Session:
+        broker_cfg = self.scenario.brokers[broker]
+        session = Session(
+            name,
+            broker_cfg.max_queued,
+            pace,
+            send,
+            qos=qos,
+            outbox=outbox,
+            queue_qos0=broker_cfg.queue_qos0,
+        )
+        session.broker = self.brokers[broker]
+        return session
+
+    def _build_machines(self) -> None:
+        sc = self.scenario
         for class_name, machine in sc.machines.items():
             link = self.links[machine.network]
             behind_gateway = sc.networks[machine.network].kind == "gateway"
@@ -254,13 +279,14 @@ class Plant:
                 client = f"{class_name}[{instance}]"
                 if behind_gateway:
                     send = link.connect(
-                        client, "up", broker_entry[machine.broker], up_feeders[machine.network]
+                        client,
+                        "up",
+                        self.broker_entry[machine.broker],
+                        self.up_feeders[machine.network],
                     )
                 else:
-                    conn = connection(
-                        client, machine.network, machine.client, broker_entry[machine.broker], None
-                    )
-                    send = publisher(client, conn, machine.client, acknowledged).publish
+                    conn = self._connection(client, machine.network, machine.client, machine.broker)
+                    send = self._publisher(client, conn, machine.client, acknowledged).publish
                 for stream_name, stream in machine.streams.items():
                     info = StreamInfo(class_name, stream_name)
                     topic = stream.topic.replace("{id}", str(instance))
@@ -268,7 +294,9 @@ class Plant:
                     route = self._route(plan, class_name, stream_name)
                     draws = self.draws(f"machine:{client}:{stream_name}")
                     self.sources.append(
-                        StreamSource(env, stream, info, instance, route, send, draws, sc.warmup)
+                        StreamSource(
+                            self.env, stream, info, instance, route, send, draws, sc.warmup
+                        )
                     )
 
     def _completion(self, info: object) -> Completion:

@@ -65,7 +65,6 @@ Send = Callable[[Packet, float], None]
 TCP_RTO_MAX = 120.0  # Linux's ceiling of the retransmission timeout
 
 
-
 class InTransit(Packet):
     """A packet on a network that has outages, stamped with the time it left."""
 
