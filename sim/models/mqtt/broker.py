@@ -111,7 +111,7 @@ class Session:
                 if not qos:
                     self.write(Packet(msg, rows, topic, 0), when)
                     return
-                if len(outbox.inflight) < outbox.max_inflight:
+                if outbox.has_room(self.env.now):  # type: ignore[union-attr]
                     outbox.transmit_now(Publish(msg, rows, qos, outbox, topic), when)
                     return
             packet = Packet(msg, rows, topic, qos)

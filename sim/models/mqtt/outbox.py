@@ -36,6 +36,7 @@ class Outbox:
 
     __slots__ = (
         "complete",
+        "due",
         "env",
         "inflight",
         "late_for",
@@ -69,14 +70,18 @@ class Outbox:
         self.transmit: Transmit = _unwired  # towards the receiver
         self.reply: Transmit = _unwired  # how the receiver answers (towards this sender)
         self.online = True
-        self.inflight: dict[Publish, None] = {}  # sent, not yet acknowledged, in order
+        # sent and not yet acknowledged, in order (True: answered early, its place not yet free)
+        self.inflight: dict[Publish, bool] = {}
         self.queue: deque[Publish] = deque()
+        self.due: deque[tuple[float, Publish]] = deque()  # early last answers, in time order
 
     def send(self, pub: Publish, when: float) -> None:
         """Send ``pub`` at ``when`` if the window and the connection allow it, else queue it."""
         if when > self.env.now:
             Arrival(self.env, when, self.send, pub)
             return
+        if self.due:
+            self._settle(when)
         if self.online and len(self.inflight) < self.max_inflight and not self.queue:
             self._transmit(pub, when)
         elif self.max_queued is not None and len(self.queue) >= self.max_queued:
@@ -85,6 +90,16 @@ class Outbox:
                 row.drop(pub.msg, when)
         else:
             self.queue.append(pub)
+            if self.due:  # the queue now waits for the room these answers make: at their times
+                for at, answered in self.due:
+                    Arrival(self.env, at, self._free, answered)
+                self.due.clear()
+
+    def has_room(self, now: float) -> bool:
+        """Whether a message could be sent at ``now`` without waiting."""
+        if self.due:
+            self._settle(now)
+        return self.online and not self.queue and len(self.inflight) < self.max_inflight
 
     def transmit_now(self, pub: Publish, when: float) -> None:
         """Send ``pub`` at once: the caller knows the window has room and nothing is queued."""
@@ -92,15 +107,28 @@ class Outbox:
 
     def _transmit(self, pub: Publish, when: float) -> None:
         if pub.qos:
-            self.inflight[pub] = None
+            self.inflight[pub] = False  # True once answered (see ack)
         pub.state = WIRE
         self.transmit(pub, when)
 
     def ack(self, ctrl: Control, when: float) -> None:
         """An acknowledgement (PUBACK, PUBREC or PUBCOMP) of one of our messages arrives."""
         if when > self.env.now:
-            Arrival(self.env, when, self.ack, ctrl)
+            if ctrl.kind != PUBREC and not self.queue:
+                # The exchange's last answer, known early while nothing waits for the room it
+                # makes: the exchange completes now, its place in the window is given back when
+                # the window is next looked at (saves an event per message).
+                pub = ctrl.ref
+                if self.inflight.get(pub) is False:  # type: ignore[call-overload]
+                    self.inflight[pub] = True  # type: ignore[index]
+                    if self.complete is not None:
+                        self.complete(pub, when)  # type: ignore[arg-type]
+                    self.due.append((when, pub))  # type: ignore[arg-type]
+            else:
+                Arrival(self.env, when, self.ack, ctrl)
             return
+        if self.due:
+            self._settle(when)
         pub: Publish = ctrl.ref  # type: ignore[assignment]
         if pub not in self.inflight:
             return  # a second answer to a copy sent again after a reconnection
@@ -109,9 +137,22 @@ class Outbox:
                 pub.rec = True
                 self.transmit(Control(PUBREL, pub, pub.msg.priority), when)
             return
-        del self.inflight[pub]
-        if self.complete is not None:
+        self._finish(pub, when)
+        self._next(when)
+
+    def _finish(self, pub: Publish, when: float) -> None:
+        answered = self.inflight.pop(pub, None)
+        if answered is False and self.complete is not None:
             self.complete(pub, when)
+
+    def _settle(self, now: float) -> None:
+        """Give back the places of the exchanges that completed by ``now``."""
+        due = self.due
+        while due and due[0][0] <= now:
+            self.inflight.pop(due.popleft()[1], None)
+
+    def _free(self, pub: Publish, when: float) -> None:
+        self.inflight.pop(pub, None)
         self._next(when)
 
     def _next(self, when: float) -> None:
@@ -121,12 +162,16 @@ class Outbox:
 
     def pause(self) -> None:
         """The connection is lost: send nothing until :meth:`resume`."""
+        self._settle(self.env.now)  # (an answer due later would have crossed the outage)
         self.online = False
 
     def resume(self, when: float) -> None:
         """The connection is back: send again what is not acknowledged, then the queue."""
+        self._settle(when)
         self.online = True
-        for pub in list(self.inflight):  # (an answer may come back at once, from next door)
+        for pub, answered in list(self.inflight.items()):  # (answers may come back at once)
+            if answered:
+                continue
             pub.resent = True
             if pub.rec:
                 self.transmit(Control(PUBREL, pub, pub.msg.priority), when)
@@ -149,6 +194,7 @@ class Outbox:
 
     def purge(self, when: float) -> None:
         """A clean session ends: the broker forgets every message it had for the client."""
+        self._settle(when)
         for pub in [*self.inflight, *self.queue]:
             if pub.state != DONE and not pub.released:
                 pub.state = DONE
