@@ -388,14 +388,19 @@ class Plant:
 
     def traffic(self) -> dict[str, dict[str, list[float]]]:
         """What the MQTT connections sent across each network, each way: ``[PUBLISH packets,
-        control packets (acknowledgements, keep-alive, connection set-up), MQTT bytes]``."""
+        control packets (acknowledgements, keep-alive, connection set-up), MQTT bytes]``, and
+        for a radio a fourth figure, the share of its resources used (:meth:`Link.usage`)."""
         traffic: dict[str, dict[str, list[float]]] = {}
         for conn in self.connections:
             if conn.network is None:
                 continue
             ways = traffic.setdefault(conn.network, {"up": [0.0] * 3, "down": [0.0] * 3})
             for way, sent in (("up", conn.sent_up), ("down", conn.sent_down)):
-                ways[way] = [a + b for a, b in zip(ways[way], sent, strict=True)]
+                ways[way][:3] = [a + b for a, b in zip(ways[way], sent, strict=False)]
+        for name, link in self.links.items():
+            for way, share in link.usage(self.scenario.duration).items():
+                ways = traffic.setdefault(name, {"up": [0.0] * 3, "down": [0.0] * 3})
+                ways[way] = [*ways[way][:3], share]
         return dict(sorted(traffic.items()))
 
     def records(self) -> list[ReplicationRow]:

@@ -251,6 +251,28 @@ def test_uplink_saturates_at_the_configured_capacity() -> None:
     assert row.in_flight > 0
     assert row.latency_s["max"] > 1.0
     assert row.published == row.delivered + row.dropped + row.in_flight
+    # every uplink PRB x symbol carries data once the backlog has built (the first ms is idle)
+    assert 0.98 <= result.networks["cell"]["up"]["radio_utilisation"] <= 1.0
+
+
+def test_radio_utilisation_grows_with_the_load_it_carries() -> None:
+    """Lightly loaded (100 B every 10 ms per machine, no HARQ failures), each message takes the
+    same PRBs of one uplink slot, so 10 machines use twice the share of 5 (within 1 %: each
+    machine publishes 599 or 600 times in 6 s), and a little: 100 B of a cell that carries ~100
+    Mbit/s."""
+    shares = []
+    for count in (5, 10):
+        result = run_scenario(
+            scenario(
+                {"profile": "sa-midband", "bler": 0},
+                {"s": {"topic": "t/{id}", "every": "10ms", "payload": "100B"}},
+                count=count,
+                duration="6s",
+            )
+        )
+        shares.append(result.networks["cell"]["up"]["radio_utilisation"])
+    assert shares[1] == pytest.approx(2 * shares[0], rel=0.01)
+    assert 0 < shares[1] < 0.05
 
 
 def test_round_robin_shares_a_saturated_cell_equally() -> None:

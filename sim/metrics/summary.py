@@ -157,18 +157,24 @@ def network_traffic(
     replications: list[dict[str, dict[str, list[float]]]], duration: float
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per network and direction, the MQTT traffic per second of simulated time (warm-up
-    included), averaged over the replications: PUBLISH packets, control packets, MQTT bit/s."""
+    included), averaged over the replications: PUBLISH packets, control packets, MQTT bit/s; and
+    for a radio the share of its PRB x symbols that carried transmissions."""
     networks: dict[str, dict[str, dict[str, float]]] = {}
     count = len(replications)
     for traffic in replications:
         for network, ways in traffic.items():
-            for way, (publish, control, size) in ways.items():
+            for way, sent in ways.items():
+                publish, control, size = sent[:3]
                 figures = networks.setdefault(network, {}).setdefault(
                     way, {"publish_per_s": 0.0, "control_per_s": 0.0, "mqtt_bit_s": 0.0}
                 )
                 figures["publish_per_s"] += publish / duration / count
                 figures["control_per_s"] += control / duration / count
                 figures["mqtt_bit_s"] += 8.0 * size / duration / count
+                if len(sent) > 3:
+                    figures["radio_utilisation"] = (
+                        figures.get("radio_utilisation", 0.0) + sent[3] / count
+                    )
     return networks
 
 

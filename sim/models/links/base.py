@@ -618,3 +618,8 @@ class Link(ABC):
     def held(self) -> list[Packet]:
         """Packets the model holds outside SimPy events (none unless the model says otherwise)."""
         return []
+
+    def usage(self, duration: float) -> dict[str, float]:
+        """Per direction, the share of the medium's capacity over ``duration`` that carried
+        transmissions, for a model that knows it (a radio); empty otherwise."""
+        return {}

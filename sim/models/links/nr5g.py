@@ -278,6 +278,17 @@ class Nr5gLink(Link):
 
         return send_down
 
+    def usage(self, duration: float) -> dict[str, float]:
+        """The share of each direction's PRB x symbols over ``duration`` that carried
+        transmissions (HARQ retransmissions included, control channels and reference signals not)."""
+        shares = {}
+        for way, scheduler in (("up", self.up), ("down", self.down)):
+            slots = scheduler.slots
+            per_period = self.prbs * sum(slots.lengths)
+            available = per_period * duration / (slots.period_symbols * slots.symbol)
+            shares[way] = scheduler.used / available if available else 0.0
+        return shares
+
     def held(self) -> list[Packet]:
         return [
             entry.packet
@@ -303,6 +314,7 @@ class _Scheduler:
         self.access = config.uplink_access if direction == "up" else "scheduled"
         self.active: dict[Ue, None] = {}
         self.reserved: dict[int, int] = {}  # PRBs held by HARQ retransmissions, per opportunity
+        self.used = 0.0  # PRB x symbols transmitted, retransmissions included
         self.next_tick: int | None = None
         self.turn = 0
 
@@ -504,12 +516,14 @@ class _Scheduler:
         bler = config.bler
         attempt_end = slots.end(k)
         received = None
+        self.used += prbs * slots.length(k)
         for _ in range(config.max_transmissions - 1):
             if not bler or draws.uniform() >= bler:
                 received = attempt_end + self.decode
                 break
             again = slots.first(attempt_end + config.harq_rtt)
             self.reserved[again] = self.reserved.get(again, 0) + prbs
+            self.used += prbs * slots.length(again)
             attempt_end = slots.end(again)
         if received is None:
             received = attempt_end + self.decode
