@@ -259,7 +259,7 @@ def test_radio_utilisation_grows_with_the_load_it_carries() -> None:
     """Lightly loaded (100 B every 10 ms per machine, no HARQ failures), each message takes the
     same PRBs of one uplink slot, so 10 machines use twice the share of 5 (within 1 %: each
     machine publishes 600 times in 6 s, and machines that share a slot each round up to whole
-    PRBs), and only a little of the cell: 85 kbit/s of a cell that carries ~100 Mbit/s."""
+    PRBs), and only a little of the cell: 86 kbit/s of MQTT per machine, of ~100 Mbit/s."""
     shares = []
     for count in (5, 10):
         result = run_scenario(
