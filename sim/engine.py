@@ -396,11 +396,10 @@ class Plant:
                 continue
             ways = traffic.setdefault(conn.network, {"up": [0.0] * 3, "down": [0.0] * 3})
             for way, sent in (("up", conn.sent_up), ("down", conn.sent_down)):
-                ways[way][:3] = [a + b for a, b in zip(ways[way], sent, strict=False)]
+                ways[way] = [a + b for a, b in zip(ways[way], sent, strict=True)]
         for name, link in self.links.items():
             for way, share in link.usage(self.scenario.duration).items():
-                ways = traffic.setdefault(name, {"up": [0.0] * 3, "down": [0.0] * 3})
-                ways[way] = [*ways[way][:3], share]
+                traffic.setdefault(name, {"up": [0.0] * 3, "down": [0.0] * 3})[way].append(share)
         return dict(sorted(traffic.items()))
 
     def records(self) -> list[ReplicationRow]:

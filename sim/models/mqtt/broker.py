@@ -121,20 +121,7 @@ class Session:
             else:
                 self._take(packet, when)
             return
-        if not self.pace:
-            self.send(Packet(msg, rows, topic, qos), when)
-            return
-        waiting = self.waiting
-        while waiting and waiting[0] <= when:
-            waiting.popleft()
-        if len(waiting) >= self.max_queued:
-            for row in rows:
-                row.drop(msg, when)
-            return
-        start = when if when > self.free_at else self.free_at
-        self.free_at = start + self.pace
-        waiting.append(start)
-        self.send(Packet(msg, rows, topic, qos), start)
+        self.write(Packet(msg, rows, topic, qos), when)
 
     def _take(self, packet: Packet, when: float) -> None:
         msg = packet.msg
@@ -188,9 +175,6 @@ class Session:
             for session, rows, topic in msg.route.fanout.get(broker, ()):  # type: ignore[attr-defined]
                 if session is self:
                     self.write(Retained(msg, rows, topic), when)
-
-    def held(self) -> list[Packet]:
-        return self.outbox.held() if self.outbox is not None else []
 
 
 class Broker:

@@ -208,25 +208,33 @@ class MqttConnection:
     def arrive_up(self, packet: Packet, when: float) -> None:
         """What the network delivers at the broker's end."""
         if packet.__class__ is InTransit:
-            if not self._through(True, packet, when):  # type: ignore[arg-type]
-                return
-            packet = packet.inner  # type: ignore[attr-defined]
-            if when < self.arrived_up:
-                when = self.arrived_up
-            self.arrived_up = when
+            if self._through(True, packet, when):  # type: ignore[arg-type]
+                self._pass(True, packet.inner, when)  # type: ignore[attr-defined]
+            return
         self.heard = when
         self.to_broker(packet, when)
 
     def arrive_down(self, packet: Packet, when: float) -> None:
         """What the network delivers at the client's end."""
         if packet.__class__ is InTransit:
-            if not self._through(False, packet, when):  # type: ignore[arg-type]
-                return
-            packet = packet.inner  # type: ignore[attr-defined]
+            if self._through(False, packet, when):  # type: ignore[arg-type]
+                self._pass(False, packet.inner, when)  # type: ignore[attr-defined]
+            return
+        self.from_broker(packet, when)
+
+    def _pass(self, up: bool, packet: Packet, when: float) -> None:
+        """A packet of a network with outages arrives at ``when``, after those before it."""
+        if up:
+            if when < self.arrived_up:
+                when = self.arrived_up
+            self.arrived_up = when
+            self.heard = when
+            self.to_broker(packet, when)
+        else:
             if when < self.arrived_down:
                 when = self.arrived_down
             self.arrived_down = when
-        self.from_broker(packet, when)
+            self.from_broker(packet, when)
 
     def from_broker(self, packet: Packet, when: float) -> None:
         """The client receives ``packet``: an acknowledgement for its outbox, the answer to its
@@ -336,18 +344,7 @@ class MqttConnection:
         while at < end:
             rto = rto * 2.0 if rto * 2.0 < TCP_RTO_MAX else TCP_RTO_MAX
             at += rto
-        when = at + transit
-        if up:
-            if when < self.arrived_up:
-                when = self.arrived_up
-            self.arrived_up = when
-            self.heard = when
-            self.to_broker(packet, when)
-        else:
-            if when < self.arrived_down:
-                when = self.arrived_down
-            self.arrived_down = when
-            self.from_broker(packet, when)
+        self._pass(up, packet, at + transit)
 
     def _discard(self, packet: Packet, when: float) -> None:
         """``packet`` went down with the connection."""

@@ -80,9 +80,7 @@ class Outbox:
         if when > self.env.now:
             Arrival(self.env, when, self.send, pub)
             return
-        if self.due:
-            self._settle(when)
-        if self.online and len(self.inflight) < self.max_inflight and not self.queue:
+        if self.has_room(when):
             self._transmit(pub, when)
         elif self.max_queued is not None and len(self.queue) >= self.max_queued:
             pub.state = DONE
