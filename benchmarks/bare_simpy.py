@@ -47,7 +47,7 @@ class SourceClass:
     payload: float | tuple[float, float] = 0.0  # bytes, constant or uniform (low, high)
 
 
-# The streams of /work/shared/contract/line3-intranet.yaml.
+# The streams of tests/scenarios/line3-intranet.yaml (machining line 3).
 SOURCES: tuple[SourceClass, ...] = (
     SourceClass("cnc", 24, every=0.010, jitter=200e-6, payload=200.0),
     SourceClass("robot", 8, every=0.004, payload=120.0),

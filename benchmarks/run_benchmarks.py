@@ -7,9 +7,13 @@ Usage::
 Measures
 
 - ``bare``: :func:`benchmarks.bare_simpy.run_bare`, 30 simulated seconds (one replication);
-- ``line3 x1`` and ``line3 x3``: ``sim.engine.run_scenario`` on the contract ``line3-intranet.yaml``
-  with 1 replication and with its own 3;
-- ``mm1``: ``run_scenario`` on the contract ``mm1.yaml`` (200 simulated seconds, 1 replication).
+- ``line3 x1`` and ``line3 x3``: ``sim.engine.run_scenario`` on ``line3-intranet.yaml`` with 1
+  replication and with its own 3;
+- ``mm1``: ``run_scenario`` on ``mm1.yaml`` (200 simulated seconds, 1 replication).
+
+Both files come from ``tests/scenarios/`` (fixed copies of the workspace's contract scenarios, so
+that figures from different days measure the same plants); ``--scenarios DIR`` takes them from
+another folder.
 
 What is measured, and how:
 
@@ -66,7 +70,7 @@ from sim.engine import Plant, run_scenario  # noqa: E402
 from sim.metrics.summary import summarize  # noqa: E402
 from sim.scenario.schema import Scenario  # noqa: E402
 
-DEFAULT_CONTRACT = ROOT.parent / "shared" / "contract"
+DEFAULT_SCENARIOS = ROOT / "tests" / "scenarios"
 TARGETS = ("bare", "line3 x1", "line3 x3", "mm1")
 MiB = 1024.0 * 1024.0
 
@@ -75,33 +79,26 @@ MiB = 1024.0 * 1024.0
 
 
 def load(path: Path, replications: int | None = None) -> Scenario:
-    """A contract scenario, validated; ``replications`` overrides the file's."""
-    try:
-        from sim.scenario.loader import load_scenario
-    except ImportError:  # an older tree without the loader: the contract files use no ``extends``
-        import yaml
+    """A scenario file, validated; ``replications`` overrides the file's."""
+    from sim.scenario.loader import load_scenario
 
-        data = yaml.safe_load(path.read_text())
-        if replications is not None:
-            data["replications"] = replications
-        return Scenario.model_validate(data)
     return load_scenario(path, {"replications": replications})
 
 
-def scenarios(contract: Path) -> dict[str, Scenario]:
-    line3 = contract / "line3-intranet.yaml"
+def scenarios(folder: Path) -> dict[str, Scenario]:
+    line3 = folder / "line3-intranet.yaml"
     return {
         "line3 x1": load(line3, replications=1),
         "line3 x3": load(line3),
-        "mm1": load(contract / "mm1.yaml"),
+        "mm1": load(folder / "mm1.yaml"),
     }
 
 
-def call_of(target: str, contract: Path) -> Callable[[], Any]:
+def call_of(target: str, folder: Path) -> Callable[[], Any]:
     """The call whose wall time is measured for ``target``."""
     if target == "bare":
         return lambda: run_bare(30.0, 7)
-    scenario = scenarios(contract)[target]
+    scenario = scenarios(folder)[target]
     return lambda: run_scenario(scenario)
 
 
@@ -227,9 +224,9 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-def memory_child(target: str, contract: Path, trace: bool) -> None:
+def memory_child(target: str, folder: Path, trace: bool) -> None:
     """Run ``target`` once in this (fresh) process and print its memory figures as JSON."""
-    call = call_of(target, contract)
+    call = call_of(target, folder)
     gc.collect()
     before = peak_rss()
     if trace:
@@ -246,11 +243,11 @@ def memory_child(target: str, contract: Path, trace: bool) -> None:
         print(json.dumps({"maxrss_before_bytes": before, "maxrss_bytes": after}))
 
 
-def memory(target: str, contract: Path) -> dict[str, Any]:
+def memory(target: str, folder: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for trace in (False, True):
         command = [sys.executable, str(Path(__file__).resolve()), "--memory-child", target]
-        command += ["--contract", str(contract)] + (["--tracemalloc"] if trace else [])
+        command += ["--scenarios", str(folder)] + (["--tracemalloc"] if trace else [])
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             figures["error"] = done.stderr.strip().splitlines()[-1:] or ["failed"]
@@ -262,9 +259,9 @@ def memory(target: str, contract: Path) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------- profile
 
 
-def profile(contract: Path, top: int = 15) -> tuple[str, list[dict[str, Any]]]:
+def profile(folder: Path, top: int = 15) -> tuple[str, list[dict[str, Any]]]:
     """One replication of line3-intranet (build, run, records) under cProfile; top by own time."""
-    scenario = load(contract / "line3-intranet.yaml", replications=1)
+    scenario = load(folder / "line3-intranet.yaml", replications=1)
     profiler = cProfile.Profile()
     profiler.enable()
     plant = Plant(scenario, 0)
@@ -344,7 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per model (best counts)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
-    parser.add_argument("--contract", type=Path, default=DEFAULT_CONTRACT, help="contract folder")
+    parser.add_argument(
+        "--scenarios",
+        type=Path,
+        default=DEFAULT_SCENARIOS,
+        help="folder with line3-intranet.yaml and mm1.yaml (default: tests/scenarios)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--profile", action="store_true", help="cProfile one line3 replication")
     parser.add_argument("--memory-child", choices=TARGETS, help=argparse.SUPPRESS)
@@ -354,10 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     if args.memory_child:
-        memory_child(args.memory_child, args.contract, args.tracemalloc)
+        memory_child(args.memory_child, args.scenarios, args.tracemalloc)
         return 0
 
-    loaded = scenarios(args.contract)
+    loaded = scenarios(args.scenarios)
     results: dict[str, dict[str, Any]] = {}
     for target in TARGETS:
         print(f"measuring {target} ...", file=sys.stderr, flush=True)
@@ -368,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             scenario = loaded[target]
             counts = count_engine(scenario)
             simulated, replications = scenario.duration, scenario.replications
-        walls = best_of(call_of(target, args.contract), args.repeat)
+        walls = best_of(call_of(target, args.scenarios), args.repeat)
         best = min(walls)
         result: dict[str, Any] = {
             "simulated_s": simulated,
@@ -382,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         if target != "bare":
             result["phases_one_replication"] = phases(loaded[target])
         if not args.no_memory:
-            result["memory"] = memory(target, args.contract)
+            result["memory"] = memory(target, args.scenarios)
         results[target] = result
 
     bare_rate = results["bare"]["messages_per_s"]
@@ -415,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     output: dict[str, Any] = {"machine": info, "repeat": args.repeat, "results": results}
     output["ratios"] = ratios
     if args.profile:
-        text, rows = profile(args.contract)
+        text, rows = profile(args.scenarios)
         print()
         print("cProfile, one replication of line3-intranet (build, run, records), by own time:")
         print(text)

@@ -9,12 +9,9 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = ROOT.parent / "shared" / "contract"
+from helpers import FIXTURES, ROOT
 
 
 def _load_bare():
@@ -81,13 +78,11 @@ def test_run_bare_reports_its_accounting():
     assert result["events_processed"] >= 3 * result["delivered"]
 
 
-def test_sources_match_the_contract_scenario():
-    path = CONTRACT / "line3-intranet.yaml"
-    if not path.exists():
-        pytest.skip("the contract scenarios are not next to this checkout")
+def test_sources_match_the_line3_scenario():
+    """The bare model's sources are those of the line 3 scenario the benchmark runs the engine on."""
     from sim.scenario.loader import load_scenario
 
-    scenario = load_scenario(path)
+    scenario = load_scenario(FIXTURES / "line3-intranet.yaml")
     assert scenario.networks["plant-lan"].rate == bare.RATE
     classes = {cls.name: cls for cls in bare.SOURCES}
     assert set(classes) == set(scenario.machines)

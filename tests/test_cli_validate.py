@@ -8,28 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import FIXTURES, SHARED_CONTRACT, factory5g
 
 from sim.cli import main
 from sim.scenario.schema import NETWORK_KINDS, Scenario
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
-BASELINE = CONTRACT / "line3-intranet.yaml"
+BASELINE = FIXTURES / "line3-intranet.yaml"
 VALID = ["line3-intranet.yaml", "line3-5g-parametric.yaml", "mm1.yaml"]
 
 
-def factory5g(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m sim ...`` as a user would, in a separate process."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def extending(directory: Path, change: str, name: str = "broken.yaml") -> Path:
-    """A scenario that extends a copy of the contract baseline with one change."""
+    """A scenario that extends a copy of the line 3 baseline with one change."""
     (directory / "line3-intranet.yaml").write_text(BASELINE.read_text(encoding="utf-8"))
     path = directory / name
     path.write_text("extends: line3-intranet.yaml\n" + change, encoding="utf-8")
@@ -39,15 +28,29 @@ def extending(directory: Path, change: str, name: str = "broken.yaml") -> Path:
 # ------------------------------------------------------------------------------------ validate
 
 
-def test_validate_accepts_the_contract_scenarios_one_line_each() -> None:
+@pytest.mark.parametrize(
+    "folder",
+    [
+        pytest.param(FIXTURES, id="the tests' copies"),
+        pytest.param(
+            SHARED_CONTRACT,
+            id="the workspace contract",
+            marks=pytest.mark.skipif(
+                not SHARED_CONTRACT.is_dir(),
+                reason="../shared/contract exists only in the developers' workspace",
+            ),
+        ),
+    ],
+)
+def test_validate_accepts_the_contract_scenarios_one_line_each(folder: Path) -> None:
     """Valid files exit 0 and print one summary line per file, in the order given."""
-    result = factory5g("validate", *(CONTRACT / name for name in VALID))
+    result = factory5g("validate", *(folder / name for name in VALID))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert len(lines) == len(VALID)
     for line, name in zip(lines, VALID, strict=True):
-        assert line.startswith(f"OK  {CONTRACT / name}: {name.removesuffix('.yaml')} - ")
+        assert line.startswith(f"OK  {folder / name}: {name.removesuffix('.yaml')} - ")
 
 
 def test_validate_summary_counts_what_the_file_declares(capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,11 +70,11 @@ def test_validate_summary_counts_what_the_file_declares(capsys: pytest.CaptureFi
 def test_validate_reports_each_bad_file_and_still_checks_the_rest(tmp_path: Path) -> None:
     """One bad file among good ones: exit 2, the good ones still get their OK line."""
     bad = extending(tmp_path, "seed: -1\n")
-    result = factory5g("validate", BASELINE, bad, CONTRACT / "mm1.yaml")
+    result = factory5g("validate", BASELINE, bad, FIXTURES / "mm1.yaml")
     assert result.returncode == 2
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
         f"OK  {BASELINE}",
-        f"OK  {CONTRACT / 'mm1.yaml'}",
+        f"OK  {FIXTURES / 'mm1.yaml'}",
     ]
     assert result.stderr.startswith(f"{bad}: seed: must not be negative")
 
@@ -244,7 +247,7 @@ def test_run_applies_the_overrides_and_writes_its_files_under_results(tmp_path: 
 
 def test_compare_writes_the_comparison_the_plot_and_each_scenario(tmp_path: Path) -> None:
     """compare runs the baseline then the upgrades; comparison.json lists them in that order."""
-    upgrade = CONTRACT / "line3-5g-parametric.yaml"
+    upgrade = FIXTURES / "line3-5g-parametric.yaml"
     done = factory5g(
         "compare",
         BASELINE,
@@ -318,7 +321,7 @@ def test_ctrl_c_stops_a_run_with_exit_130_and_no_traceback(tmp_path: Path) -> No
 def test_quiet_prints_nothing_but_still_writes_results(tmp_path: Path) -> None:
     """--quiet: no table, no progress, nothing on stdout or stderr; the files are written."""
     done = factory5g(
-        "run", CONTRACT / "mm1.yaml", "--duration", "12s", "--quiet", "--out", tmp_path
+        "run", FIXTURES / "mm1.yaml", "--duration", "12s", "--quiet", "--out", tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import simpy
+from helpers import FIXTURES
 
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -24,8 +24,7 @@ from sim.results import Results
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario, Tcp
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
-LINE3 = CONTRACT / "line3-intranet.yaml"
+LINE3 = FIXTURES / "line3-intranet.yaml"
 
 FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 
@@ -77,7 +76,7 @@ def assert_conserved(results: Results) -> None:
 
 
 def line3(seed: int | None = None) -> Results:
-    """The contract line-3 intranet shortened to 5 s and one replication."""
+    """The line-3 intranet (the contract copy) shortened to 5 s and one replication."""
     overrides: dict[str, Any] = {"duration": "5s", "replications": 1}
     if seed is not None:
         overrides["seed"] = seed

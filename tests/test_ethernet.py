@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import simpy
 import yaml
+from helpers import assert_within_ci
 
 from sim.engine import Plant, run_replication, run_scenario
 from sim.models.links.base import CrossTraffic, Frame
@@ -34,7 +35,6 @@ from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-STANDARD_ERRORS = 3.0
 KEY = ("m", "s", "sink")
 
 MBPS10 = 8.0 / 10e6  # seconds per byte at 10 Mbit/s
@@ -109,19 +109,6 @@ def mean_latency_per_replication(scenario: Scenario) -> list[float]:
     return out
 
 
-def assert_matches(estimates: list[float], theory: float, what: str, narrow: float = 0.05) -> None:
-    """``theory`` lies within mean +/- 3 standard errors of the per-replication ``estimates``, and
-    that interval is narrower than ``narrow`` times ``theory`` on each side."""
-    values = np.asarray(estimates, dtype=float)
-    centre = float(values.mean())
-    half = STANDARD_ERRORS * float(values.std(ddof=1)) / math.sqrt(values.size)
-    assert half <= narrow * abs(theory), f"{what}: interval +/-{half:.4g} too wide for {theory:.6g}"
-    assert abs(centre - theory) <= half, (
-        f"{what}: simulated {centre:.6g} +/- {half:.3g} but theory says {theory:.6g} "
-        f"({(centre / theory - 1) * 100:+.2f} %)"
-    )
-
-
 # ------------------------------------------------------------------------------ strict priority
 
 
@@ -141,7 +128,7 @@ def test_top_priority_telemetry_waits_the_cobham_time() -> None:
     assert math.isclose(RESIDUAL, 0.32e-3)
     assert w1 == pytest.approx(0.4e-3)
     runs = mean_latency_per_replication(shared_port_scenario(queues=2))
-    assert_matches(runs, ACCESS_WAIT + 2 * S + w1, "top class, Cobham", narrow=0.02)
+    assert_within_ci(runs, ACCESS_WAIT + 2 * S + w1, "top class, Cobham", narrow=0.02)
 
 
 def test_one_queue_gives_the_fifo_wait_clearly_larger(fifo_poisson: list[float]) -> None:
@@ -150,7 +137,7 @@ def test_one_queue_gives_the_fifo_wait_clearly_larger(fifo_poisson: list[float])
     wait: mean latency 1.468 ms against 0.801 ms."""
     w_fifo = RESIDUAL / (1 - LAMBDA_1 * S - 0.5)
     assert w_fifo == pytest.approx(1.0667e-3, rel=1e-4)
-    assert_matches(fifo_poisson, ACCESS_WAIT + 2 * S + w_fifo, "FIFO, P-K", narrow=0.05)
+    assert_within_ci(fifo_poisson, ACCESS_WAIT + 2 * S + w_fifo, "FIFO, P-K", narrow=0.05)
     w1 = RESIDUAL / (1 - LAMBDA_1 * S)
     assert min(fifo_poisson) > ACCESS_WAIT + 2 * S + 2 * w1
 
@@ -166,7 +153,7 @@ def test_low_priority_telemetry_waits_the_cobham_time_of_the_lower_class() -> No
         queues=2, telemetry_priority=0, cross_priority=7, replications=16, seed=5
     )
     runs = mean_latency_per_replication(scenario)
-    assert_matches(runs, ACCESS_WAIT + 2 * S + w2, "lower class, Cobham", narrow=0.06)
+    assert_within_ci(runs, ACCESS_WAIT + 2 * S + w2, "lower class, Cobham", narrow=0.06)
 
 
 def test_one_class_of_a_priority_port_is_the_fifo_exactly() -> None:
@@ -288,7 +275,7 @@ def test_bursty_cross_traffic_waits_the_batch_poisson_time(fifo_poisson: list[fl
     assert w_burst == pytest.approx(10.067e-3, rel=1e-3)
     scenario = shared_port_scenario(queues=1, burst="15000B", replications=30, seed=7)
     runs = mean_latency_per_replication(scenario)
-    assert_matches(runs, ACCESS_WAIT + 2 * S + w_burst, "M^X/D/1 batch wait", narrow=0.06)
+    assert_within_ci(runs, ACCESS_WAIT + 2 * S + w_burst, "M^X/D/1 batch wait", narrow=0.06)
     assert min(runs) > 3 * max(fifo_poisson)
 
 
@@ -298,7 +285,7 @@ def test_priority_shields_telemetry_from_bursts() -> None:
     Poisson frames (Cobham), not 10 ms."""
     w1 = RESIDUAL / (1 - LAMBDA_1 * S)
     runs = mean_latency_per_replication(shared_port_scenario(queues=2, burst="15000B", seed=9))
-    assert_matches(runs, ACCESS_WAIT + 2 * S + w1, "top class with bursts", narrow=0.03)
+    assert_within_ci(runs, ACCESS_WAIT + 2 * S + w1, "top class with bursts", narrow=0.03)
 
 
 # ------------------------------------------------------------------------------ link rates

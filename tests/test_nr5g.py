@@ -349,12 +349,11 @@ def test_a_slice_keeps_its_share_under_overload() -> None:
 
 def test_conservation_and_determinism_on_the_contract_5g_line() -> None:
     """line3-5g (sa-midband, configured grant) runs; every row balances; same seed, same numbers."""
-    from pathlib import Path
+    from helpers import FIXTURES
 
     from sim.scenario.loader import load_scenario
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "contract" / "line3-5g.yaml"
-    sc = load_scenario(path, {"duration": "4s", "replications": 1})
+    sc = load_scenario(FIXTURES / "line3-5g.yaml", {"duration": "4s", "replications": 1})
     first = run_scenario(sc).to_dict()["streams"]
     second = run_scenario(sc).to_dict()["streams"]
     assert first == second

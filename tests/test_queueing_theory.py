@@ -20,20 +20,17 @@ payload (the Lindley recursion of a FIFO queue), to 1e-9 s.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from helpers import FIXTURES, assert_within_ci, batch_estimates
 from scipy import stats
 
 from sim.engine import Plant, run_replication, run_scenario
+from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
-
-STANDARD_ERRORS = 3.0  # the 95 % interval (about 2.1 standard errors at R = 20) widened a little
 KEY = ("source", "s", "sink")
 
 
@@ -103,24 +100,6 @@ def latencies_per_replication(scenario: Scenario) -> list[np.ndarray]:
     return out
 
 
-def assert_matches(estimates: list[float], theory: float, what: str, narrow: float = 0.05) -> None:
-    """``theory`` lies within the run's confidence interval built from per-replication ``estimates``.
-
-    The interval is the mean of the estimates plus or minus three standard errors; it must also be
-    narrower than ``narrow`` times ``theory`` on each side, or the check would say nothing.
-    """
-    values = np.asarray(estimates, dtype=float)
-    centre = float(values.mean())
-    half = STANDARD_ERRORS * float(values.std(ddof=1)) / math.sqrt(values.size)
-    assert half <= narrow * abs(theory), (
-        f"{what}: interval +/-{half:.4g} too wide to check {theory:.6g}; run longer"
-    )
-    assert abs(centre - theory) <= half, (
-        f"{what}: simulated {centre:.6g} +/- {half:.3g} (3 SE, R={values.size}) "
-        f"but theory says {theory:.6g} ({(centre / theory - 1) * 100:+.2f} %)"
-    )
-
-
 def pk_sojourn(arrivals: float, mean_service: float, second_moment: float) -> float:
     """Mean time in an M/G/1 FIFO queue, Pollaczek-Khinchine: E[S] + lambda E[S^2] / (2 (1 - rho))."""
     rho = arrivals * mean_service
@@ -138,9 +117,11 @@ def fifo_departures(arrivals: np.ndarray, services: np.ndarray) -> np.ndarray:
     return out
 
 
-def rows_in_publish_order(plant: Plant) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Publish times, delivery times and payloads of the row ``KEY``, sorted by publish time."""
-    row = plant.rows[KEY]
+def rows_in_publish_order(
+    plant: Plant, key: tuple[str, str, str] = KEY
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Publish times, delivery times and payloads of the row ``key``, sorted by publish time."""
+    row = plant.rows[key]
     published = np.asarray(row.delivered_published_at)
     order = np.argsort(published, kind="stable")
     return (
@@ -158,17 +139,32 @@ MBPS10 = 8.0 / 10e6  # seconds per byte at 10 Mbit/s
 
 def test_contract_mm1_mean_and_p99() -> None:
     """The contract M/M/1 (lambda 800/s, mu 1000/s) has mean sojourn 1/(mu - lambda) = 5 ms and,
-    the sojourn being exponential with rate mu - lambda, p99 = ln(100)/200 s = 23.03 ms (10 %)."""
-    data = yaml.safe_load((CONTRACT / "mm1.yaml").read_text(encoding="utf-8"))
-    scenario = Scenario.model_validate(data)
-    result = run_scenario(scenario, keep_samples=False)
-    (row,) = result.streams
-    assert row.dropped == 0
-    assert row.published == row.delivered + row.in_flight
-    assert row.latency("mean") == pytest.approx(0.005, rel=0.10)
-    assert row.latency("p99") == pytest.approx(math.log(100.0) / 200.0, rel=0.10)
+    the sojourn being exponential with rate mu - lambda, p99 = ln(100)/200 s = 23.03 ms.
+
+    The file runs one replication of 190 s measured, so the confidence interval comes from batch
+    means: 38 batches of 5 s, each about 55 relaxation times (1 / (mu (1 - sqrt(rho))^2) = 90 ms)
+    long, are nearly independent estimates."""
+    scenario = load_scenario(FIXTURES / "mm1.yaml")
+    plant = Plant(scenario)
+    plant.run()
+    (record,) = plant.records()
+    assert record.dropped == 0
+    assert record.published == record.delivered + record.in_flight
+    published, delivered, _ = rows_in_publish_order(plant, ("source", "s", "sink"))
+    kept = published >= scenario.warmup
+    published, latency = published[kept], (delivered - published)[kept]
+
+    def batches(statistic):
+        return batch_estimates(
+            published, latency, scenario.warmup, scenario.duration, 38, statistic
+        )
+
+    assert_within_ci(batches(np.mean), 1.0 / (1000 - 800), "M/M/1 mean", narrow=0.10)
+    assert_within_ci(
+        batches(lambda v: np.percentile(v, 99)), math.log(100.0) / 200.0, "M/M/1 p99", narrow=0.20
+    )
     # a Poisson stream of 800/s over the 190 s window, with a Poisson count's spread (sd 390)
-    assert row.published == pytest.approx(800 * 190, abs=4 * math.sqrt(800 * 190))
+    assert record.published == pytest.approx(800 * 190, abs=4 * math.sqrt(800 * 190))
 
 
 # ------------------------------------------------------------------------------ M/M/1 with CIs
@@ -189,7 +185,7 @@ def mm1_runs() -> list[np.ndarray]:
 
 def test_mm1_mean_sojourn_within_ci(mm1_runs: list[np.ndarray]) -> None:
     """M/M/1 mean time in system is 1/(mu - lambda) = 5 ms (within the run's confidence interval)."""
-    assert_matches([float(x.mean()) for x in mm1_runs], 1.0 / (1000 - 800), "M/M/1 mean")
+    assert_within_ci([float(x.mean()) for x in mm1_runs], 1.0 / (1000 - 800), "M/M/1 mean")
 
 
 def test_mm1_mean_matches_the_reported_ci() -> None:
@@ -218,7 +214,7 @@ def test_mm1_sojourn_is_exponential(mm1_runs: list[np.ndarray], t_ms: float, nar
     an M/D/1 queue of the same load, P(T > 15 ms) about 0.002, would still fall far outside it).
     """
     t = t_ms / 1000.0
-    assert_matches(
+    assert_within_ci(
         [float(np.mean(x > t)) for x in mm1_runs],
         math.exp(-(1000 - 800) * t),
         f"P(T > {t_ms} ms)",
@@ -228,12 +224,12 @@ def test_mm1_sojourn_is_exponential(mm1_runs: list[np.ndarray], t_ms: float, nar
 
 def test_mm1_median_sojourn(mm1_runs: list[np.ndarray]) -> None:
     """The median of an exponential sojourn of rate mu - lambda = 200/s is ln 2 / 200 = 3.466 ms."""
-    assert_matches([float(np.median(x)) for x in mm1_runs], math.log(2.0) / 200.0, "M/M/1 median")
+    assert_within_ci([float(np.median(x)) for x in mm1_runs], math.log(2.0) / 200.0, "M/M/1 median")
 
 
 def test_mm1_p99_sojourn(mm1_runs: list[np.ndarray]) -> None:
     """The 99th percentile of the exponential sojourn is ln(100) / (mu - lambda) = 23.03 ms."""
-    assert_matches(
+    assert_within_ci(
         [float(np.percentile(x, 99.0)) for x in mm1_runs],
         math.log(100.0) / 200.0,
         "M/M/1 p99",
@@ -255,7 +251,7 @@ def test_md1_pollaczek_khinchine(rho: float, expected_ms: float) -> None:
     runs = latencies_per_replication(
         queue_scenario(arrivals=rho / d, payload="1250B", seed=int(rho * 10))
     )
-    assert_matches([float(x.mean()) for x in runs], expected_ms / 1000.0, f"M/D/1 rho={rho}")
+    assert_within_ci([float(x.mean()) for x in runs], expected_ms / 1000.0, f"M/D/1 rho={rho}")
     assert min(float(x.min()) for x in runs) == pytest.approx(d, abs=1e-12)
 
 
@@ -271,7 +267,7 @@ def test_mg1_uniform_sizes_pollaczek_khinchine() -> None:
     runs = latencies_per_replication(
         queue_scenario(arrivals=700, payload={"uniform": ["250B", "2250B"]}, seed=7)
     )
-    assert_matches([float(x.mean()) for x in runs], expected, "M/G/1 uniform")
+    assert_within_ci([float(x.mean()) for x in runs], expected, "M/G/1 uniform")
     # against a wrong model that ignores the size variance (M/D/1 with the same mean: 2.1667 ms)
     assert pk_sojourn(700, 1e-3, 1e-6) < expected * 0.95
 
@@ -313,7 +309,7 @@ def test_tandem_link_then_broker_adds_exactly_the_broker_service() -> None:
             broker={"service_time": "600us", "fanout_time": "0s", "per_byte_time": "0s"},
         )
     )
-    assert_matches([float(x.mean()) for x in runs], 3e-3 + d2, "M/D/1 + D/1 tandem")
+    assert_within_ci([float(x.mean()) for x in runs], 3e-3 + d2, "M/D/1 + D/1 tandem")
 
 
 def ethernet(hops: int, **extra: Any) -> dict[str, Any]:
@@ -339,7 +335,7 @@ def test_ethernet_two_hops_constant_frames_second_hop_never_queues() -> None:
     runs = latencies_per_replication(
         queue_scenario(arrivals=800, payload="1250B", network=ethernet(2), seed=13)
     )
-    assert_matches([float(x.mean()) for x in runs], 3e-3 + d, "Ethernet 2-hop M/D/1 + D")
+    assert_within_ci([float(x.mean()) for x in runs], 3e-3 + d, "Ethernet 2-hop M/D/1 + D")
     assert min(float(x.min()) for x in runs) == pytest.approx(2 * d, abs=1e-12)
 
     kwargs = {"arrivals": 800, "payload": "1250B", "seed": 14, "duration": 5.0, "replications": 1}
@@ -477,8 +473,8 @@ def test_ethernet_cross_traffic_probe_waits_mg1_time() -> None:
         replications=10,
     )
     runs = latencies_per_replication(scenario)
-    assert_matches([float(x.mean()) for x in runs], expected, "probe latency", narrow=0.06)
+    assert_within_ci([float(x.mean()) for x in runs], expected, "probe latency", narrow=0.06)
     # a probe that finds the port idle (probability 1 - rho = 0.5) crosses in exactly 2 s
     assert min(float(x.min()) for x in runs) == pytest.approx(2 * s, abs=1e-12)
     idle = [float(np.mean(x <= 2 * s + 1e-12)) for x in runs]
-    assert_matches(idle, 1 - 0.5 - lam_p * s, "P(probe finds the shared port idle)", narrow=0.06)
+    assert_within_ci(idle, 1 - 0.5 - lam_p * s, "P(probe finds the shared port idle)", narrow=0.06)

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import FIXTURES
 
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.laws import Constant, Lognormal, Uniform
 from sim.scenario.loader import load_raw, load_scenario, merge
 from sim.scenario.schema import EthernetNetwork, ParametricNetwork, Scenario
 
-CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
-BASELINE = CONTRACT / "line3-intranet.yaml"
-UPGRADE = CONTRACT / "line3-5g-parametric.yaml"
+BASELINE = FIXTURES / "line3-intranet.yaml"
+UPGRADE = FIXTURES / "line3-5g-parametric.yaml"
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -27,7 +27,7 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def baseline_copy(directory: Path) -> Path:
-    """The contract baseline copied next to the test's own files, so they can extend it."""
+    """The line 3 baseline copied next to the test's own files, so they can extend it."""
     return write(directory, "line3-intranet.yaml", BASELINE.read_text(encoding="utf-8"))
 
 
@@ -42,8 +42,8 @@ def problem_of(path: Path, **overrides: Any) -> ScenarioError:
 
 @pytest.mark.parametrize("name", ["line3-intranet.yaml", "line3-5g-parametric.yaml", "mm1.yaml"])
 def test_contract_scenarios_validate(name: str) -> None:
-    """The contract scenarios load unchanged into a Scenario."""
-    scenario = load_scenario(CONTRACT / name)
+    """The contract scenarios (the tests' copies) load unchanged into a Scenario."""
+    scenario = load_scenario(FIXTURES / name)
     assert isinstance(scenario, Scenario)
     assert scenario.name == name.removesuffix(".yaml")
 

@@ -1,7 +1,7 @@
 """The ``trace`` latency law: delays read from measured data (sim.scenario.laws, sim.models.laws).
 
 A trace file is one delay per line, or a histogram of ``lower-bound weight`` lines in the format of
-the DETERMINISTIC6G packet-delay sets (``shared/reference/deterministic6g``). Paths are relative to
+the DETERMINISTIC6G packet-delay sets (``tests/data/deterministic6g``, kept unmodified). Paths are relative to
 the scenario file that writes them, also through ``extends``; a file that cannot be used is a
 scenario error naming the scenario file, the field and the trace file.
 """
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from helpers import DETERMINISTIC6G
 
 from sim.cli import main
 from sim.engine import Plant
@@ -27,9 +28,8 @@ from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.units import parse_size, parse_time
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "deterministic6g"
-UPLINK_2A = REFERENCE / "PD-Wireless-5G-2a" / "5G-midband-Uplink_PD-Wireless-5G-2a.csv"
-PUBLISHED_2A_UL_MS = {50: 6.41, 95: 7.82, 99: 9.95}  # shared/reference/README.md
+UPLINK_2A = DETERMINISTIC6G / "PD-Wireless-5G-2a" / "5G-midband-Uplink_PD-Wireless-5G-2a.csv"
+PUBLISHED_2A_UL_MS = {50: 6.41, 95: 7.82, 99: 9.95}  # docs/references.md
 STANDARD_ERRORS = 3.0
 
 

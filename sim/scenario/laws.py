@@ -12,13 +12,13 @@ that names the law::
     payload: {uniform: [48B, 96B]}
 
 The lognormal is given by its median and 99th percentile because that is how delay measurements are
-reported (e.g. the DETERMINISTIC6G histograms in ``shared/reference``): ``mu = ln(median)``,
+reported (e.g. the DETERMINISTIC6G histograms, ``docs/references.md``): ``mu = ln(median)``,
 ``sigma = (ln(p99) - ln(median)) / z_0.99`` with ``z_0.99 = 2.3263``.
 
 A ``trace`` law is read from measured data (delays only; a payload size cannot be a trace). The
 file holds either one delay per line (a draw picks one of them, each equally likely) or a histogram
 of ``delay weight`` lines, the format of the DETERMINISTIC6G packet-delay sets in
-``shared/reference/deterministic6g``: each line is a bin's lower bound and its weight (a probability
+``tests/data/deterministic6g``: each line is a bin's lower bound and its weight (a probability
 or a count; weights are normalised), the bin reaching to the next line's lower bound. The last line's
 weight is normally 0 and only closes the last bin; when it is not 0, the last bin gets the width of
 the one before it. Columns are separated by tabs, commas or spaces; blank lines and ``#`` comments are
