@@ -27,8 +27,6 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-
 _EPILOG = """\
 examples:
   factory5g validate scenarios/*.yaml
@@ -85,18 +83,10 @@ def _validate(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- schema
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a scenario file, for editors and other tools."""
-    schema = Scenario.model_json_schema(by_alias=True)
-    return {
-        "$schema": JSON_SCHEMA_DIALECT,
-        "title": "factory5g scenario",
-        **{key: value for key, value in schema.items() if key != "title"},
-    }
-
-
 def _schema(args: argparse.Namespace) -> int:
-    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    from sim.scenario.json_schema import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
         sys.stdout.write(text)
         return EXIT_OK

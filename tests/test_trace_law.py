@@ -23,10 +23,9 @@ from sim.engine import Plant
 from sim.models.draws import Draws, component_rng
 from sim.models.laws import sampler
 from sim.scenario.errors import ScenarioError
-from sim.scenario.laws import Trace, law_type, read_trace
+from sim.scenario.laws import Trace, read_trace
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
-from sim.scenario.units import parse_size, parse_time
 
 UPLINK_2A = DETERMINISTIC6G / "PD-Wireless-5G-2a" / "5G-midband-Uplink_PD-Wireless-5G-2a.csv"
 PUBLISHED_2A_UL_MS = {50: 6.41, 95: 7.82, 99: 9.95}  # docs/references.md
@@ -348,18 +347,3 @@ def test_the_command_line_reports_a_bad_trace_with_exit_2(
         text = captured.out + captured.err
         assert f"networks.net.latency: trace: file {tmp_path / 'nowhere.csv'} not found" in text
         assert "Traceback" not in text
-
-
-# ------------------------------------------------------------------------------ JSON schema
-
-
-def test_the_json_schema_offers_trace_for_times_only() -> None:
-    def offered(schema: dict[str, Any]) -> set[str]:
-        return {key for option in schema["anyOf"] for key in option.get("properties", {})}
-
-    from pydantic import TypeAdapter
-
-    time_law = TypeAdapter(law_type(parse_time, "time", "6ms")).json_schema()
-    size_law = TypeAdapter(law_type(parse_size, "size", "200B")).json_schema()
-    assert "trace" in offered(time_law)
-    assert "trace" not in offered(size_law)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,12 +46,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from sim.scenario.units import TIME_UNITS
+from sim.scenario.units import TIME, TIME_UNITS, Quantity
 
 Z99 = 2.3263478740408408  # standard normal 99th percentile
 
@@ -275,13 +273,19 @@ def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
     return TraceData(edges=edges, weights=weights)
 
 
-def _tagged(value: Any, parse: Callable[[object], float], what: str, example: str) -> Any:
+def law_names(quantity: Quantity) -> tuple[str, ...]:
+    """The laws a quantity may follow: measured traces are of delays only."""
+    return LAW_NAMES if quantity is TIME else SIZE_LAW_NAMES
+
+
+def _tagged(value: Any, quantity: Quantity) -> Any:
     """Turn the written form of a law into the tagged form the models above validate."""
     if isinstance(value, BaseModel) or (isinstance(value, dict) and "kind" in value):
         return value  # already tagged, e.g. the output of model_dump()
+    parse, what, example = quantity.parse, quantity.name, quantity.example
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return {"kind": "constant", "value": parse(value)}
-    names = LAW_NAMES if what == "time" else SIZE_LAW_NAMES  # measured traces are of delays
+    names = law_names(quantity)
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError(
             f"expected a {what} like {example!r} or a one-key law ({', '.join(names)}), "
@@ -301,7 +305,7 @@ def _tagged(value: Any, parse: Callable[[object], float], what: str, example: st
     if name == "exponential":
         return {"kind": "exponential", "mean": parse(args)}
     if name == "trace":
-        if what != "time":
+        if quantity is not TIME:
             raise ValueError(
                 f"trace: a measured trace gives delays, not a {what}; "
                 f"a {what} is a quantity like {example!r} or a law ({', '.join(names)})"
@@ -334,9 +338,7 @@ def _trace(args: Any) -> dict[str, Any]:
     return {"kind": "trace", "file": file, "scale": TIME_UNITS[unit]}
 
 
-def _params(
-    name: str, args: Any, keys: tuple[str, ...], parse: Callable[[object], float]
-) -> dict[str, Any]:
+def _params(name: str, args: Any, keys: tuple[str, ...], parse: Any) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise ValueError(f"{name} takes {{{', '.join(k + ': ...' for k in keys)}}}; got {args!r}")
     unknown = sorted(set(args) - set(keys), key=str)
@@ -348,90 +350,13 @@ def _params(
     return {"kind": name, **{k: parse(args[k]) for k in keys}}
 
 
-_TRACE_SCHEMA = {
-    "type": "object",
-    "required": ["trace"],
-    "additionalProperties": False,
-    "properties": {
-        "trace": {
-            "description": "a file of measured delays (one per line, or 'delay weight' histogram "
-            "lines), relative to the scenario file",
-            "anyOf": [
-                {"type": "string"},
-                {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string"},
-                        "unit": {"enum": list(TIME_UNITS), "default": "ms"},
-                    },
-                },
-            ],
-        }
-    },
-}
+@dataclass(frozen=True)
+class LawOf:
+    """Marks a scenario field as a law of ``quantity`` (read by :mod:`sim.scenario.json_schema`)."""
+
+    quantity: Quantity
 
 
-def law_type(parse: Callable[[object], float], what: str, example: str) -> Any:
-    """An annotated pydantic type for a law of quantities read by ``parse``."""
-    quantity = {"type": ["string", "number"], "description": f"a {what}, e.g. {example!r}"}
-    pair = {"type": "array", "items": quantity, "minItems": 2, "maxItems": 2}
-    names = LAW_NAMES if what == "time" else SIZE_LAW_NAMES
-    traced = [] if what != "time" else [_TRACE_SCHEMA]
-    json_schema = {
-        "description": f"a constant {what} ({example!r}) or a law: " + ", ".join(names),
-        "anyOf": [
-            quantity,
-            {
-                "type": "object",
-                "properties": {"constant": quantity},
-                "required": ["constant"],
-                "additionalProperties": False,
-            },
-            {
-                "type": "object",
-                "properties": {"uniform": pair},
-                "required": ["uniform"],
-                "additionalProperties": False,
-            },
-            {
-                "type": "object",
-                "required": ["lognormal"],
-                "additionalProperties": False,
-                "properties": {
-                    "lognormal": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["median", "p99"],
-                        "properties": {"median": quantity, "p99": quantity},
-                    }
-                },
-            },
-            {
-                "type": "object",
-                "required": ["normal"],
-                "additionalProperties": False,
-                "properties": {
-                    "normal": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["mean", "std"],
-                        "properties": {"mean": quantity, "std": quantity},
-                    }
-                },
-            },
-            {
-                "type": "object",
-                "properties": {"exponential": quantity},
-                "required": ["exponential"],
-                "additionalProperties": False,
-            },
-            *traced,
-        ],
-    }
-    return Annotated[
-        Law,
-        BeforeValidator(lambda v: _tagged(v, parse, what, example)),
-        WithJsonSchema(json_schema),
-    ]
+def law_type(quantity: Quantity) -> Any:
+    """An annotated pydantic type for a law of ``quantity`` (a constant, or one of its laws)."""
+    return Annotated[Law, BeforeValidator(lambda v: _tagged(v, quantity)), LawOf(quantity)]

@@ -34,21 +34,13 @@ from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from sim.scenario import laws
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.schema import NETWORK_KINDS, Scenario, check_references
-from sim.scenario.units import (
-    format_rate,
-    format_time,
-    parse_fraction,
-    parse_frequency,
-    parse_rate,
-    parse_size,
-    parse_time,
-)
+from sim.scenario.units import Quantity
 
 COMMAND_LINE = "the command line"
 
@@ -337,14 +329,6 @@ _LAW_CLASSES = (
     laws.Trace,
 )
 
-_FORMATTERS: dict[Callable[[object], float], Callable[[float], str]] = {
-    parse_time: format_time,
-    parse_size: lambda value: f"{value:g} B",
-    parse_rate: format_rate,
-    parse_frequency: lambda value: f"{value:g}/s",
-    parse_fraction: lambda value: f"{value:g} ({value * 100:g}%)",
-}
-
 
 @dataclass
 class _Where:
@@ -447,10 +431,10 @@ def _tag(kind: Any) -> str | None:
 
 
 def _formatter(kind: Any, metadata: list[Any]) -> Callable[[float], str] | None:
-    """How to write a bound of this field with its unit (the field's unit parser tells)."""
+    """How to write a bound of this field with its unit (the field's quantity tells)."""
     for item in metadata:
-        if isinstance(item, BeforeValidator) and item.func in _FORMATTERS:
-            return _FORMATTERS[item.func]  # type: ignore[index]
+        if isinstance(item, Quantity):
+            return item.format
     kind, inner = _unwrap(kind)
     if inner:
         return _formatter(kind, inner)

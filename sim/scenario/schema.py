@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -37,37 +37,24 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from sim.scenario.laws import Law, law_type
-from sim.scenario.units import (
-    parse_fraction,
-    parse_frequency,
-    parse_rate,
-    parse_size,
-    parse_time,
-)
+from sim.scenario.profiles import PROFILES
+from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored
 
+# A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
+# JSON Schema (sim.scenario.json_schema) and for the loader's messages.
+Time = Annotated[float, BeforeValidator(TIME.parse), TIME]
+Size = Annotated[float, BeforeValidator(SIZE.parse), SIZE]
+Rate = Annotated[float, BeforeValidator(RATE.parse), RATE]
+Frequency = Annotated[float, BeforeValidator(FREQUENCY.parse), FREQUENCY]
+Fraction = Annotated[float, BeforeValidator(FRACTION.parse), FRACTION]
 
-def _unit(parse: Any, what: str, example: str) -> tuple[BeforeValidator, WithJsonSchema]:
-    schema = {
-        "type": ["string", "number"],
-        "description": f"a {what} with its unit, e.g. {example!r}",
-    }
-    return BeforeValidator(parse), WithJsonSchema(schema)
-
-
-Time = Annotated[float, *_unit(parse_time, "time", "10ms")]
-Size = Annotated[float, *_unit(parse_size, "size", "150kB")]
-Rate = Annotated[float, *_unit(parse_rate, "data rate", "100Mbps")]
-Frequency = Annotated[float, *_unit(parse_frequency, "frequency", "2/s")]
-Fraction = Annotated[float, *_unit(parse_fraction, "fraction", "40%")]
-
-TimeLaw = law_type(parse_time, "time", "6ms")
-SizeLaw = law_type(parse_size, "size", "200B")
+TimeLaw = law_type(TIME)
+SizeLaw = law_type(SIZE)
 
 QoS = Literal[0, 1, 2]
 PER_BYTE_TIME = "1ns"  # per payload byte: see the module docstring
@@ -95,10 +82,22 @@ class Requirement(Strict):
     )
 
 
+TOPIC_NAME = re.compile(anchored(r"(?:[^+#{}]|\{id\})+"))  # no wildcards; {id} the only placeholder
+PREFIX = re.compile(anchored("[^+#]*"))
+
+
 class Stream(Strict):
     """One telemetry stream of a machine: periodic (``every``) or Poisson (``poisson``)."""
 
-    topic: str = Field(min_length=1, description="MQTT topic; {id} expands to the machine index")
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["every"]}, {"required": ["poisson"]}]}
+    )
+
+    topic: str = Field(
+        min_length=1,
+        description="MQTT topic; {id} expands to the machine index",
+        json_schema_extra={"pattern": TOPIC_NAME.pattern},
+    )
     every: Time | None = Field(default=None, gt=0, description="period of a periodic stream")
     jitter: Time = Field(
         default=0.0, ge=0, description="each release is late by a uniform draw in [0, jitter]"
@@ -121,12 +120,11 @@ class Stream(Strict):
     @field_validator("topic")
     @classmethod
     def _topic_name(cls, topic: str) -> str:
+        if TOPIC_NAME.fullmatch(topic):
+            return topic
         if "+" in topic or "#" in topic:
             raise ValueError("a topic to publish on may not contain the wildcards '+' or '#'")
-        leftover = re.sub(r"\{id\}", "", topic)
-        if "{" in leftover or "}" in leftover:
-            raise ValueError("the only placeholder allowed in a topic is {id}")
-        return topic
+        raise ValueError("the only placeholder allowed in a topic is {id}")
 
     @model_validator(mode="after")
     def _one_arrival_law(self) -> Stream:
@@ -335,7 +333,8 @@ class GatewayNetwork(Strict):
     )
 
 
-_SLOT_LETTERS = re.compile(r"^[DSU]+$")
+TDD_PATTERN = re.compile(anchored("[Ff][Dd][Dd]|[DSU]*[SU][DSU]*"))
+SPECIAL_SLOT = re.compile(anchored("[0-9]+:[0-9]+:[0-9]+"))
 
 
 class Nr5gNetwork(Strict):
@@ -343,6 +342,9 @@ class Nr5gNetwork(Strict):
 
     ``profile`` fills every field not given (see :mod:`sim.scenario.profiles`).
     """
+
+    # Every field a profile gives may be left out of a file (the JSON Schema requires none of them).
+    profile_fields: ClassVar[frozenset[str]] = frozenset(PROFILES["sa-midband"])
 
     kind: Literal["nr5g"]
     profile: Literal["sa-midband", "urllc", "nsa-public"] = "sa-midband"
@@ -353,9 +355,13 @@ class Nr5gNetwork(Strict):
     prbs: int | None = Field(
         default=None, ge=1, le=275, description="PRBs; default from bandwidth (TS 38.101)"
     )
-    tdd_pattern: str = Field(description="slot letters D, S, U (e.g. DDDSU), or FDD")
+    tdd_pattern: str = Field(
+        description="slot letters D, S, U (e.g. DDDSU), or FDD",
+        json_schema_extra={"pattern": TDD_PATTERN.pattern},
+    )
     special_slot: str = Field(
-        description="symbols of the S slot, downlink:guard:uplink, e.g. 10:2:2"
+        description="symbols of the S slot, downlink:guard:uplink adding up to 14, e.g. 10:2:2",
+        json_schema_extra={"pattern": SPECIAL_SLOT.pattern},
     )
     mini_slot: Literal[2, 4, 7] | None = Field(
         description="uplink transmissions of this many symbols instead of whole slots"
@@ -388,8 +394,6 @@ class Nr5gNetwork(Strict):
     @model_validator(mode="before")
     @classmethod
     def _from_profile(cls, data: Any) -> Any:
-        from sim.scenario.profiles import PROFILES
-
         if not isinstance(data, dict):
             return data
         profile = data.get("profile", "sa-midband")
@@ -400,19 +404,16 @@ class Nr5gNetwork(Strict):
     @field_validator("tdd_pattern")
     @classmethod
     def _pattern(cls, pattern: str) -> str:
-        if pattern.upper() == "FDD":
-            return "FDD"
-        if not _SLOT_LETTERS.match(pattern):
-            raise ValueError("a TDD pattern is a string of D, S and U slots (e.g. DDDSU), or FDD")
-        if "U" not in pattern and "S" not in pattern:
+        if TDD_PATTERN.fullmatch(pattern):
+            return "FDD" if pattern.upper() == "FDD" else pattern
+        if re.fullmatch("[DSU]+", pattern):
             raise ValueError("a TDD pattern needs an uplink (U) or special (S) slot")
-        return pattern
+        raise ValueError("a TDD pattern is a string of D, S and U slots (e.g. DDDSU), or FDD")
 
     @field_validator("special_slot")
     @classmethod
     def _special(cls, split: str) -> str:
-        parts = split.split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts) or sum(map(int, parts)) != 14:
+        if not SPECIAL_SLOT.fullmatch(split) or sum(map(int, split.split(":"))) != 14:
             raise ValueError(
                 "the special slot is downlink:guard:uplink symbols adding up to 14, e.g. 10:2:2"
             )
@@ -505,10 +506,14 @@ class Bridge(Strict):
     topics: list[str] = Field(min_length=1, description="MQTT topic filters to forward")
     qos: QoS = 0
     local_prefix: str = Field(
-        default="", description="prefix of the forwarded topics on the 'from' broker (removed)"
+        default="",
+        description="prefix of the forwarded topics on the 'from' broker (removed)",
+        json_schema_extra={"pattern": PREFIX.pattern},
     )
     remote_prefix: str = Field(
-        default="", description="prefix put before the forwarded topics on the 'to' broker"
+        default="",
+        description="prefix put before the forwarded topics on the 'to' broker",
+        json_schema_extra={"pattern": PREFIX.pattern},
     )
     client: Client = Field(
         default_factory=Client, description="the bridge's connection to the 'to' broker"
@@ -517,7 +522,7 @@ class Bridge(Strict):
     @field_validator("local_prefix", "remote_prefix")
     @classmethod
     def _plain_prefix(cls, prefix: str) -> str:
-        if "+" in prefix or "#" in prefix:
+        if not PREFIX.fullmatch(prefix):
             raise ValueError("a topic prefix may not contain the wildcards '+' or '#'")
         return prefix
 
