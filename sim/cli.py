@@ -122,12 +122,18 @@ def _load_all(files: Sequence[str], overrides: dict[str, Any]) -> list[tuple[Sce
     return loaded
 
 
+def _printer(args: argparse.Namespace) -> Any:
+    from sim.report import Printer
+
+    return Printer(format=args.format, wide=args.wide, quiet=args.quiet)
+
+
 def _run(args: argparse.Namespace) -> int:
     ((scenario, source),) = _load_all([args.file], _overrides(args))
     from sim.report import run_command
 
     out = Path(args.out) if args.out else Path("results") / scenario.name
-    return run_command(scenario=scenario, source=source, out=out, quiet=args.quiet)
+    return run_command(scenario=scenario, source=source, out=out, printer=_printer(args))
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -135,7 +141,7 @@ def _compare(args: argparse.Namespace) -> int:
     from sim.report import compare_command
 
     out = Path(args.out) if args.out else Path("results") / f"compare-{scenarios[0][0].name}"
-    return compare_command(scenarios=scenarios, out=out, quiet=args.quiet)
+    return compare_command(scenarios=scenarios, out=out, printer=_printer(args))
 
 
 # ------------------------------------------------------------------------------ brokers, probe
@@ -679,6 +685,19 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         type=_duration,
         metavar="T",
         help="override the simulated time, with a unit (e.g. 10s, 500ms)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "markdown"),
+        default="table",
+        help="how the result is printed: a table (default), JSON or CSV of the rows (SI units, "
+        "the columns of streams.csv), or a markdown table; progress and notes go to stderr",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column in the table, however narrow the terminal (by default a table wider "
+        "than the terminal, or than COLUMNS, shows its main columns only)",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 

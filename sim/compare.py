@@ -11,31 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.metrics.figures import MEASURED
 from sim.results import Results, StreamResult
 
-COMPARED = ("p50", "p95", "p99", "max")
+# compared by their relative change; deadline_miss_ratio by its difference
+CHANGED = (*(f"latency_{s}_s" for s in ("mean", "p50", "p95", "p99", "max")), "throughput_msg_s")
+CHANGE_COLUMNS = (*CHANGED, "deadline_miss_ratio")
 
 
 def _figures(row: StreamResult | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    figures: dict[str, Any] = {f"latency_{s}_s": row.latency(s) for s in ("mean", *COMPARED)}
-    figures.update(
-        published=row.published,
-        delivered=row.delivered,
-        dropped=row.dropped,
-        in_flight=row.in_flight,
-        loss_ratio=row.loss_ratio,
-        throughput_msg_s=row.throughput_msg_s,
-        throughput_bit_s=row.throughput_bit_s,
-        deadline_miss_ratio=row.deadline_miss_ratio,
-        availability=row.availability,
-        completion_p50_s=row.completion("p50"),
-        completion_p99_s=row.completion("p99"),
-        resumed=row.resumed,
-        duplicates=row.duplicates,
-    )
-    return figures
+    return {figure.column: figure.value(row) for figure in MEASURED}
 
 
 def relative_change(before: float | None, after: float | None) -> float | None:
@@ -43,6 +30,20 @@ def relative_change(before: float | None, after: float | None) -> float | None:
     if before is None or after is None or before == 0:
         return None
     return (after - before) / before
+
+
+def changes(base: StreamResult | None, row: StreamResult | None) -> dict[str, float | None]:
+    """An upgrade's row against the baseline's: the relative change of the latencies and the
+    throughput, the difference of the deadline miss ratio."""
+    before, after = _figures(base) or {}, _figures(row) or {}
+    change: dict[str, float | None] = {
+        column: relative_change(before.get(column), after.get(column)) for column in CHANGED
+    }
+    misses = before.get("deadline_miss_ratio"), after.get("deadline_miss_ratio")
+    change["deadline_miss_ratio"] = (
+        misses[1] - misses[0] if None not in misses else None  # type: ignore[operator]
+    )
+    return change
 
 
 @dataclass
@@ -78,26 +79,39 @@ class Comparison:
             }
             for upgrade in self.upgrades:
                 row = self._find(upgrade, key)
-                change = {
-                    f"latency_{s}": relative_change(
-                        base.latency(s) if base else None, row.latency(s) if row else None
-                    )
-                    for s in ("mean", *COMPARED)
+                entry["upgrades"][upgrade.scenario] = {
+                    "figures": _figures(row),
+                    "change": changes(base, row),
                 }
-                change["throughput_msg_s"] = relative_change(
-                    base.throughput_msg_s if base else None, row.throughput_msg_s if row else None
-                )
-                change["deadline_miss_ratio"] = (
-                    row.deadline_miss_ratio - base.deadline_miss_ratio
-                    if row
-                    and base
-                    and row.deadline_miss_ratio is not None
-                    and base.deadline_miss_ratio is not None
-                    else None
-                )
-                entry["upgrades"][upgrade.scenario] = {"figures": _figures(row), "change": change}
             entries.append(entry)
         return entries
+
+    def records(self) -> list[dict[str, Any]]:
+        """Long form: one flat mapping per (row, scenario), the baseline first, with the row's
+        figures by column and, for an upgrade, each change as ``change_<column>``."""
+        out: list[dict[str, Any]] = []
+        for key in self.keys:
+            base = self._find(self.baseline, key)
+            for results in (self.baseline, *self.upgrades):
+                row = self._find(results, key)
+                entry: dict[str, Any] = {
+                    "machine": key[0],
+                    "stream": key[1],
+                    "subscriber": key[2],
+                    "scenario": results.scenario,
+                    "baseline": results is self.baseline,
+                }
+                entry.update(_figures(row) or {figure.column: None for figure in MEASURED})
+                delta = changes(base, row) if results is not self.baseline else {}
+                entry.update({f"change_{column}": delta.get(column) for column in CHANGE_COLUMNS})
+                out.append(entry)
+        return out
+
+    def to_dataframe(self) -> Any:
+        """:meth:`records` as a pandas DataFrame, one line per row and scenario."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records())
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``comparison.json``."""

@@ -1,47 +1,122 @@
 """What ``factory5g run`` and ``factory5g compare`` print and write.
 
-``run`` prints one table row per (machine class, stream, subscriber) and writes ``summary.json`` and
+``run`` prints one row per (machine class, stream, subscriber) and writes ``summary.json`` and
 ``streams.csv``; ``compare`` runs a baseline and its upgrades and prints them side by side with the
 change per row, writing ``comparison.json``, each scenario's own results, and ``latency.png``.
+
+What is printed goes to standard output in one of four formats (``--format``): a table (the
+default), JSON or CSV of the rows (SI units, the columns of ``streams.csv``; for a comparison one
+line per row and scenario with the changes), or a markdown table for reports. Progress and notes go
+to standard error, so that the printed result can be piped. A table fits the terminal: the whole
+table when it is wide enough, otherwise a compact one with the main figures (``--wide`` asks for
+every column whatever the width); the width is the terminal's, or ``COLUMNS`` when it is set.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sim.compare import Comparison, relative_change
 from sim.engine import run_scenario
+from sim.metrics.figures import BY_COLUMN, Figure, header, record, table_figures
 from sim.plots import save_latency_cdf
-from sim.results import Results, StreamResult
+from sim.results import Results
 from sim.scenario.schema import Scenario
-from sim.scenario.units import format_rate, format_time
+from sim.scenario.units import format_time
+
+Format = Literal["table", "json", "csv", "markdown"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
+
+COMPARED_WIDE = (
+    "latency_p50_s",
+    "latency_p99_s",
+    "latency_max_s",
+    "throughput_msg_s",
+    "loss_ratio",
+    "deadline_miss_ratio",
+    "availability",
+)
+COMPARED_COMPACT = ("latency_p50_s", "latency_p99_s", "deadline_miss_ratio", "availability")
 
 
-def make_console() -> Console:
-    """A console for the tables: the terminal's width, or a wide page when writing to a file or pipe."""
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=170)
-    return console
+@dataclass
+class Printer:
+    """Where a command's output goes: the result to stdout in ``format``, the rest to stderr."""
+
+    format: Format = "table"
+    wide: bool = False
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.out = Console(soft_wrap=False)
+        self.err = Console(stderr=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.err.print(text, highlight=False)
+
+    def table(self, wide: Table, compact: Table) -> None:
+        """The wide table if asked for or if it fits the width, else the compact one."""
+        if self.quiet:
+            return
+        unlimited = self.out.options.update_width(1_000_000)
+        natural = self.out.measure(wide, options=unlimited).maximum
+        if self.wide:
+            if not self.out.is_terminal and "COLUMNS" not in os.environ:
+                self.out = Console(width=natural, soft_wrap=False)  # a file: no need to fold
+            self.out.print(wide)
+        else:
+            self.out.print(wide if natural <= self.out.width else compact)
+
+    def text(self, text: str) -> None:
+        if not self.quiet:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
 
-def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds * 1e3:.3f}"
+@contextmanager
+def _progress(printer: Printer, label: str, total: int) -> Iterator[Callable[[int, float], None]]:
+    if printer.quiet:
+        yield lambda _r, _f: None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=printer.err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(replication: int, fraction: float) -> None:
+            bar.update(task, completed=replication + fraction)
+
+        yield advance
 
 
-def _ratio(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value == 0:
-        return "0"
-    return f"{value * 100:.3g} %"
+def run_with_progress(scenario: Scenario, printer: Printer) -> tuple[Results, float]:
+    """Run a scenario with a progress bar on stderr; the results and the wall time in seconds."""
+    label = f"{scenario.name} ({scenario.replications} x {format_time(scenario.duration)})"
+    with _progress(printer, label, scenario.replications) as advance:
+        start = time.perf_counter()
+        results = run_scenario(scenario, progress=advance)
+        wall = time.perf_counter() - start
+    return results, wall
 
 
 def _published_messages(results: Results) -> int:
@@ -53,184 +128,207 @@ def _published_messages(results: Results) -> int:
     return sum(seen.values())
 
 
-@contextmanager
-def _progress(
-    console: Console, quiet: bool, label: str, total: int
-) -> Iterator[Callable[[int, float], None]]:
-    if quiet:
-        yield lambda _r, _f: None
-        return
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-
-        def advance(replication: int, fraction: float) -> None:
-            bar.update(task, completed=replication + fraction)
-
-        yield advance
+# ----------------------------------------------------------------------------------- tables
 
 
-def run_with_progress(scenario: Scenario, console: Console, quiet: bool) -> tuple[Results, float]:
-    """Run a scenario with a progress bar; the results and the wall time in seconds."""
-    label = f"{scenario.name} ({scenario.replications} x {format_time(scenario.duration)})"
-    with _progress(console, quiet, label, scenario.replications) as advance:
-        start = time.perf_counter()
-        results = run_scenario(scenario, progress=advance)
-        wall = time.perf_counter() - start
-    return results, wall
+def _table(title: str, compact: bool) -> Table:
+    if compact:
+        return Table(
+            title=title,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            padding=(0, 0),
+        )
+    return Table(title=title, title_justify="left")
 
 
-def stream_table(results: Results) -> Table:
-    """One line per (machine class, stream, subscriber); the QoS 1/2 completion and the copies
-    that waited for a reconnection only when some row has them."""
-    table = Table(title=f"{results.scenario}: per-stream results", title_justify="left")
-    acknowledged = any(row.completion_s is not None for row in results.streams)
-    reconnected = any(row.resumed or row.duplicates for row in results.streams)
-    columns = [
-        ("machine", "left"),
-        ("stream", "left"),
-        ("subscriber", "left"),
-        ("published", "right"),
-        ("delivered", "right"),
-        ("dropped", "right"),
-        ("in flight", "right"),
-        ("p50 ms", "right"),
-        ("p99 ms", "right"),
-        ("max ms", "right"),
+def _stream_lines(results: Results, figures: list[Figure]) -> list[list[str]]:
+    return [
+        [f"{row.machine}/{row.stream}", row.subscriber, *(f.text(row) for f in figures)]
+        for row in results.streams
     ]
-    if acknowledged:
-        columns.append(("ack p99 ms", "right"))
-    if reconnected:
-        columns += [("resumed", "right"), ("dup", "right")]
-    columns += [
-        ("msg/s", "right"),
-        ("payload", "right"),
-        ("deadline miss", "right"),
-        ("availability", "right"),
-    ]
-    for header, justify in columns:
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in results.streams:
-        cells = [
-            row.machine,
-            row.stream,
-            row.subscriber,
-            str(row.published),
-            str(row.delivered),
-            str(row.dropped),
-            str(row.in_flight),
-            _ms(row.latency("p50")),
-            _ms(row.latency("p99")),
-            _ms(row.latency("max")),
-        ]
-        if acknowledged:
-            cells.append(_ms(row.completion("p99")))
-        if reconnected:
-            cells += [str(row.resumed), str(row.duplicates)]
-        cells += [
-            f"{row.throughput_msg_s:.1f}",
-            format_rate(row.throughput_bit_s),
-            _ratio(row.deadline_miss_ratio),
-            _availability(row),
-        ]
-        table.add_row(*cells)
+
+
+def stream_table(results: Results, compact: bool = False) -> Table:
+    """One line per (machine class, stream, subscriber); ``compact``: the main figures only
+    (the QoS 1/2 completion and the copies that waited for a reconnection appear in the wide
+    table when some row has them)."""
+    figures = table_figures(results.streams, compact)
+    table = _table(f"{results.scenario}: per-stream results", compact)
+    table.add_column("stream" if compact else "machine/stream", overflow="fold")
+    table.add_column("subscriber", overflow="fold")
+    for figure in figures:
+        table.add_column(header(figure, compact), justify="right", no_wrap=True)
+    for line in _stream_lines(results, figures):
+        table.add_row(*line)
     return table
 
 
-def _availability(row: StreamResult) -> str:
-    if row.availability is None:
-        return "-"
-    return f"{row.availability * 100:.4g} %"
-
-
-def run_command(scenario: Scenario, source: Path, out: Path, quiet: bool) -> int:
-    """``factory5g run``: run, print the table, write ``summary.json`` and ``streams.csv``."""
-    console = make_console()
-    if not quiet:
-        console.print(
-            f"[bold]{scenario.name}[/bold] from {source}: {scenario.description or ''}\n"
-            f"  {format_time(scenario.duration)} simulated ({format_time(scenario.warmup)} warm-up), "
-            f"{scenario.replications} replication(s), seed {scenario.seed}"
-        )
-    results, wall = run_with_progress(scenario, console, quiet)
-    written = results.write(out)
-    if quiet:
-        return 0
-    console.print(stream_table(results))
-    messages = _published_messages(results)
-    console.print(
-        f"wrote {', '.join(str(p) for p in written)}\n"
-        f"wall time {wall:.2f} s for {scenario.replications} replication(s); "
-        f"{messages} messages published in the measurement windows"
-    )
-    return 0
-
-
-def _change(before: float | None, after: float | None) -> str:
-    change = relative_change(before, after)
-    if change is None:
-        return ""
+def _coloured(change: float) -> str:
+    text = f"{change * 100:+.0f}%"
     style = "green" if change < 0 else "red" if change > 0 else ""
-    text = f"{change * 100:+.0f} %"
     return f"[{style}]{text}[/{style}]" if style else text
 
 
-def comparison_table(comparison: Comparison) -> Table:
-    """Baseline and upgrades side by side, with the change of each upgrade."""
-    names = [comparison.baseline.scenario] + [u.scenario for u in comparison.upgrades]
-    table = Table(title=f"upgrade comparison against {names[0]}", title_justify="left")
-    table.add_column("machine / stream -> subscriber")
-    table.add_column("scenario")
-    for header in ("p50 ms", "p99 ms", "max ms", "msg/s", "loss", "deadline miss", "availability"):
-        table.add_column(header, justify="right")
+def _comparison_lines(
+    comparison: Comparison, columns: list[Figure], change: Callable[[float], str]
+) -> Iterator[tuple[str, int, str, list[str]]]:
+    """(row label, index of the scenario, scenario, cells) for each row of each scenario, the
+    upgrades' latencies followed by their change against the baseline."""
     for key in comparison.keys:
         base = Comparison._find(comparison.baseline, key)
         label = f"{key[0]}/{key[1]} -> {key[2]}"
         for i, results in enumerate([comparison.baseline, *comparison.upgrades]):
             row = Comparison._find(results, key)
-            if row is None:
-                table.add_row(label if i == 0 else "", results.scenario, *(["-"] * 7))
-                continue
             cells = []
-            for statistic in ("p50", "p99", "max"):
-                cell = _ms(row.latency(statistic))
-                if i and base is not None:
-                    cell += " " + _change(base.latency(statistic), row.latency(statistic))
+            for figure in columns:
+                if row is None:
+                    cells.append("-")
+                    continue
+                cell = figure.text(row)
+                if i and base is not None and figure.column.startswith("latency_"):
+                    delta = relative_change(figure.value(base), figure.value(row))
+                    cell += "" if delta is None else " " + change(delta)
                 cells.append(cell)
-            cells += [
-                f"{row.throughput_msg_s:.1f}",
-                _ratio(row.loss_ratio),
-                _ratio(row.deadline_miss_ratio),
-                _availability(row),
-            ]
-            table.add_row(
-                label if i == 0 else "", results.scenario, *cells, end_section=i == len(names) - 1
-            )
+            yield label, i, results.scenario, cells
+
+
+def comparison_table(comparison: Comparison, compact: bool = False) -> Table:
+    """Baseline and upgrades side by side, with each upgrade's change of the latencies; compact:
+    the row's name on a line of its own above its scenarios."""
+    last = len(comparison.upgrades)
+    table = _table(f"upgrade comparison against {comparison.baseline.scenario}", compact)
+    columns = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
+    if compact:
+        table.add_column("machine/stream -> subscriber, scenario", overflow="fold")
+    else:
+        table.add_column("machine/stream -> subscriber", overflow="fold")
+        table.add_column("scenario", overflow="fold")
+    for figure in columns:
+        table.add_column(header(figure, compact), justify="right", no_wrap=True)
+    for label, i, scenario, cells in _comparison_lines(comparison, columns, _coloured):
+        if compact:
+            if i == 0:
+                table.add_row(f"[bold]{label}[/bold]", *([""] * len(columns)))
+            table.add_row(f"  {scenario}", *cells, end_section=i == last)
+        else:
+            table.add_row(label if i == 0 else "", scenario, *cells, end_section=i == last)
     return table
 
 
-def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, quiet: bool) -> int:
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int) -> str:
+    """A GitHub-flavoured markdown table; the first ``left`` columns align left, the rest right."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    align = ["---"] * left + ["---:"] * (len(headers) - left)
+    lines = [
+        "| " + " | ".join(cell(h) for h in headers) + " |",
+        "| " + " | ".join(align) + " |",
+        *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(records[0]) if records else [], lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
+
+def _json(records: list[dict[str, Any]]) -> str:
+    return json.dumps(records, indent=2) + "\n"
+
+
+def print_results(results: Results, printer: Printer) -> None:
+    """``results`` in the printer's format."""
+    if printer.format == "table":
+        printer.table(stream_table(results), stream_table(results, compact=True))
+    elif printer.format == "markdown":
+        figures = table_figures(results.streams, compact=False)
+        headers = ["machine/stream", "subscriber", *(header(f, False) for f in figures)]
+        title = f"### {results.scenario}: per-stream results\n\n"
+        printer.text(title + markdown(headers, _stream_lines(results, figures), 2))
+    else:
+        records = [record(row) for row in results.streams]
+        printer.text(_json(records) if printer.format == "json" else _csv(records))
+
+
+def print_comparison(comparison: Comparison, printer: Printer) -> None:
+    """``comparison`` in the printer's format."""
+    if printer.format == "table":
+        printer.table(comparison_table(comparison), comparison_table(comparison, compact=True))
+    elif printer.format == "markdown":
+        columns = [BY_COLUMN[c] for c in COMPARED_WIDE]
+        headers = ["machine/stream -> subscriber", "scenario", *(header(f, False) for f in columns)]
+        lines = [
+            [label if i == 0 else "", scenario, *cells]
+            for label, i, scenario, cells in _comparison_lines(
+                comparison, columns, lambda delta: f"({delta * 100:+.0f}%)"
+            )
+        ]
+        title = f"### upgrade comparison against {comparison.baseline.scenario}\n\n"
+        printer.text(title + markdown(headers, lines, 2))
+    else:
+        records = comparison.records()
+        printer.text(_json(records) if printer.format == "json" else _csv(records))
+
+
+# --------------------------------------------------------------------------------- commands
+
+
+def run_command(scenario: Scenario, source: Path, out: Path, printer: Printer) -> int:
+    """``factory5g run``: run, print the rows, write ``summary.json`` and ``streams.csv``."""
+    printer.note(
+        f"[bold]{scenario.name}[/bold] from {source}: {scenario.description or ''}\n"
+        f"  {format_time(scenario.duration)} simulated ({format_time(scenario.warmup)} warm-up), "
+        f"{scenario.replications} replication(s), seed {scenario.seed}"
+    )
+    results, wall = run_with_progress(scenario, printer)
+    written = results.write(out)
+    print_results(results, printer)
+    in_flight = sum(row.in_flight for row in results.streams)
+    printer.note(
+        f"wrote {', '.join(str(p) for p in written)}\n"
+        f"wall time {wall:.2f} s for {scenario.replications} replication(s); "
+        f"{_published_messages(results)} messages published in the measurement windows"
+        + (f"; {in_flight} copies still in flight at the end" if in_flight else "")
+    )
+    return 0
+
+
+def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, printer: Printer) -> int:
     """``factory5g compare``: run a baseline and its upgrades, print and write the comparison."""
-    console = make_console()
     runs: list[Results] = []
     for scenario, source in scenarios:
-        if not quiet:
-            console.print(f"running [bold]{scenario.name}[/bold] ({source})")
-        results, wall = run_with_progress(scenario, console, quiet)
+        printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
+        results, wall = run_with_progress(scenario, printer)
         results.write(out / scenario.name)
-        if not quiet:
-            console.print(f"  done in {wall:.2f} s")
+        printer.note(f"  done in {wall:.2f} s")
         runs.append(results)
     comparison = Comparison(runs[0], runs[1:])
     path = comparison.write(out)
     plot = save_latency_cdf(runs, out / "latency.png")
-    if quiet:
-        return 0
-    console.print(comparison_table(comparison))
-    console.print(f"wrote {path}, {plot} and per-scenario results in {out}/<scenario>/")
+    print_comparison(comparison, printer)
+    printer.note(f"wrote {path}, {plot} and per-scenario results in {out}/<scenario>/")
     return 0
+
+
+__all__ = [
+    "FORMATS",
+    "Printer",
+    "compare_command",
+    "comparison_table",
+    "markdown",
+    "print_comparison",
+    "print_results",
+    "run_command",
+    "stream_table",
+]

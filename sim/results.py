@@ -15,40 +15,9 @@ from typing import Any
 
 import numpy as np
 
-CSV_COLUMNS = [
-    "machine",
-    "stream",
-    "subscriber",
-    "published",
-    "delivered",
-    "dropped",
-    "in_flight",
-    "loss_ratio",
-    "latency_mean_s",
-    "latency_p50_s",
-    "latency_p95_s",
-    "latency_p99_s",
-    "latency_p999_s",
-    "latency_max_s",
-    "latency_mean_ci95_low_s",
-    "latency_mean_ci95_high_s",
-    "latency_p99_ci95_low_s",
-    "latency_p99_ci95_high_s",
-    "throughput_msg_s",
-    "throughput_bit_s",
-    "deadline_s",
-    "deadline_miss_ratio",
-    "survival_time_s",
-    "availability",
-    "completion_mean_s",
-    "completion_p50_s",
-    "completion_p99_s",
-    "completion_max_s",
-    "resumed",
-    "duplicates",
-    "retained",
-    "replications",
-]
+from sim.metrics.figures import COLUMNS, record
+
+CSV_COLUMNS = COLUMNS  # the figures of sim.metrics.figures, in their order
 
 
 @dataclass
@@ -90,16 +59,8 @@ class StreamResult:
         return None if self.completion_s is None else self.completion_s[statistic]
 
     def csv_row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {k: v for k, v in asdict(self).items() if k in CSV_COLUMNS}
-        for statistic in ("mean", "p50", "p95", "p99", "p999", "max"):
-            row[f"latency_{statistic}_s"] = self.latency(statistic)
-        for statistic in ("mean", "p50", "p99", "max"):
-            row[f"completion_{statistic}_s"] = self.completion(statistic)
-        for statistic in ("mean", "p99"):
-            interval = self.ci95.get(statistic)
-            row[f"latency_{statistic}_ci95_low_s"] = interval[0] if interval else None
-            row[f"latency_{statistic}_ci95_high_s"] = interval[1] if interval else None
-        return row
+        """The row's figures by column (a line of ``streams.csv``), raw values in SI units."""
+        return record(self)
 
 
 @dataclass
