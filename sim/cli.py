@@ -13,14 +13,26 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim import __version__
 from sim.live import LiveError
 from sim.scenario.errors import ScenarioError
-from sim.scenario.loader import load_scenario
-from sim.scenario.schema import Scenario
 from sim.scenario.units import UnitError, format_time, parse_time
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+# Only what the parser needs is imported here, so that `factory5g --help` starts at once; each
+# command imports what it uses (the scenario loader, the engine, paho-mqtt) when it runs.
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """``sim.scenario.loader.load_scenario``, imported when a command reads a scenario."""
+    from sim.scenario.loader import load_scenario as load
+
+    return load(path, overrides)
+
 
 EXIT_OK = 0
 EXIT_FAILED = 1

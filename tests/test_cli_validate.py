@@ -323,3 +323,34 @@ def test_quiet_prints_nothing_but_still_writes_results(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "" and done.stderr == ""
     assert (tmp_path / "summary.json").is_file()
+
+
+# -------------------------------------------------------------------------------- start-up
+
+HEAVY = {"numpy", "scipy", "pandas", "matplotlib", "rich", "simpy", "paho", "amqtt"}
+
+
+def modules_loaded(*argv: str) -> set[str]:
+    """The top-level packages loaded by ``factory5g ARGV`` in a fresh interpreter."""
+    code = (
+        "import sys\nfrom sim.cli import main\nstatus = main(sys.argv[1:])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+    )
+    return set(done.stderr.split())
+
+
+def test_help_loads_neither_the_models_nor_the_engine() -> None:
+    """`factory5g --help` starts at once: not even pydantic or YAML is read."""
+    loaded = modules_loaded("--help")
+    assert loaded & (HEAVY | {"pydantic", "yaml"}) == set()
+
+
+def test_validate_loads_no_simulation_plotting_or_table_library() -> None:
+    """Validating (line 3 and its upgrade, with laws of every kind but trace) needs pydantic and
+    YAML only; numpy comes in only for a scenario that reads a measured trace."""
+    loaded = modules_loaded("validate", str(BASELINE), str(FIXTURES / "line3-5g-parametric.yaml"))
+    assert {"pydantic", "yaml"} <= loaded
+    assert loaded & HEAVY == set()

@@ -148,9 +148,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("throughput_msg_s", _attribute("throughput_msg_s"), "msg/s", per_second),
     Figure("throughput_bit_s", _attribute("throughput_bit_s"), "payload", bit_rate),
     Figure("deadline_s", _attribute("deadline_s")),
-    Figure(
-        "deadline_miss_ratio", _attribute("deadline_miss_ratio"), "deadline miss", share, True
-    ),
+    Figure("deadline_miss_ratio", _attribute("deadline_miss_ratio"), "deadline miss", share, True),
     Figure("survival_time_s", _attribute("survival_time_s")),
     Figure("availability", _attribute("availability"), "availability", availability, True),
     *(

@@ -38,9 +38,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -51,6 +50,9 @@ from pydantic import (
 )
 
 from sim.scenario.units import TIME, TIME_UNITS, Quantity
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Z99 = 2.3263478740408408  # standard normal 99th percentile
 
@@ -179,7 +181,7 @@ class TraceData:
         if self.samples is not None:
             return float(self.samples.mean())
         assert self.edges is not None and self.weights is not None
-        return float(np.dot(self.weights, (self.edges[:-1] + self.edges[1:]) / 2))
+        return float(self.weights @ ((self.edges[:-1] + self.edges[1:]) / 2))
 
 
 _SEPARATOR = re.compile(r"\s*,\s*|\s+")
@@ -244,6 +246,8 @@ def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
         lines.append(number)
     if not rows:
         raise ValueError(f"{where} holds no data (only blank lines and comments)")
+    import numpy as np  # only when a scenario reads a trace: validating others stays quick
+
     table = np.asarray(rows, dtype=float)
     table.flags.writeable = False  # shared by every law and sampler of this file
     if table.shape[1] == 1:
