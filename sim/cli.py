@@ -586,6 +586,17 @@ def _bridge(args: argparse.Namespace) -> int:
     from sim.live.bridge import format_bridge, run_bridge
 
     scenario = load_scenario(args.scenario)
+    if args.network not in scenario.networks:
+        from difflib import get_close_matches
+
+        known = ", ".join(scenario.networks) or "none"
+        close = get_close_matches(args.network, list(scenario.networks), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ScenarioError(
+            f"no network '{args.network}' in the scenario (its networks: {known}){hint}",
+            file=args.scenario,
+            path="--network",
+        )
     source = _url_with(args.from_, args)
     target = _url_with(args.to, args)
     log = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))

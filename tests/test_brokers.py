@@ -565,3 +565,53 @@ def test_brokers_up_secure(tmp_path: Path, state_dir: Path) -> None:
     with inbox(central, "plant/#") as box:
         publish_until_arrives(edge, box, "plant/secure-up")
     assert cli("brokers", "down", "--state-dir", str(state_dir), cwd=tmp_path).returncode == 0
+
+
+# ---------------------------------------------------------------------- recorded processes
+
+
+def test_a_recorded_process_is_alive_until_it_ends_and_not_when_its_id_is_reused() -> None:
+    """``brokers status`` and ``down`` trust a record only for the very process it names: one
+    that runs is alive; the same id with another start time (a reused id) is not; a process that
+    has ended (a zombie not yet reaped included) is not; stopping it reports that it ran."""
+    import psutil
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        created = psutil.Process(child.pid).create_time()
+        record = ProcessRecord("edge", "test", child.pid, created, "log")
+        assert process_alive(record)
+        assert not process_alive(ProcessRecord("edge", "test", child.pid, created - 100, "log"))
+        child.kill()
+        time.sleep(0.2)  # ended, not yet waited for: a zombie
+        assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE
+        assert not process_alive(record)
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(record)
+    assert _stop_record(record) is False
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    record = ProcessRecord("edge", "test", other.pid, psutil.Process(other.pid).create_time(), "l")
+    assert _stop_record(record, timeout=5) is True
+    other.wait(timeout=5)
+    assert not process_alive(record)
+
+
+def test_a_state_file_of_an_earlier_version_still_loads(tmp_path: Path) -> None:
+    """Records written with the Linux-only ``start_ticks`` load, without a start time to compare."""
+    (tmp_path / STATE_FILE).write_text(
+        json.dumps(
+            {
+                "kind": "mosquitto",
+                "secure": False,
+                "started": "2026-11-30T10:00:00+00:00",
+                "processes": [
+                    {"name": "edge", "kind": "mosquitto", "pid": 1, "start_ticks": 5, "log": "x"}
+                ],
+            }
+        )
+    )
+    (record,) = BrokerSet.load(tmp_path).processes
+    assert (record.name, record.pid, record.created) == ("edge", 1, None)

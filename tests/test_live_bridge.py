@@ -204,3 +204,35 @@ def test_bridge_cli_subprocess(scenario_file: Path, two_brokers) -> None:
     gaps = np.diff(bulk)
     # 1000 B + MQTT/TCP/IP/Ethernet framing at 80 kbit/s: about 0.105 s each, one after another.
     assert 0.09 < float(np.median(gaps)) < 0.13
+
+
+def test_bridge_with_an_unknown_network_is_bad_input(scenario_file: Path) -> None:
+    """A network the scenario lacks: exit 2 before any broker is contacted, one line naming the
+    file, the option and the networks there are, with the closest one; no traceback."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "bridge",
+            "--from",
+            "mqtt://127.0.0.1:1",
+            "--to",
+            "mqtt://127.0.0.1:2",
+            "--topics",
+            "#",
+            "--scenario",
+            str(scenario_file),
+            "--network",
+            "wan5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"{scenario_file}: --network: no network 'wan5' in the scenario")
+    assert "did you mean 'wan50'?" in line
+    assert "Traceback" not in done.stderr

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 from sim.live import LiveError
 from sim.live.credentials import (
@@ -475,7 +477,7 @@ class ProcessRecord:
     name: str
     kind: str
     pid: int
-    start_ticks: int | None
+    created: float | None  # the process's start (psutil's create_time), to tell it from a later one
     log: str
     url: str | None = None
     port: int | None = None
@@ -505,7 +507,7 @@ class BrokerSet:
         path = state_dir / STATE_FILE
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            processes = [ProcessRecord(**record) for record in data.pop("processes")]
+            processes = [_record(record) for record in data.pop("processes")]
             return cls(**data, processes=processes)
         except FileNotFoundError:
             return None
@@ -513,51 +515,62 @@ class BrokerSet:
             raise BrokersError(f"unreadable state file {path}: {error}") from None
 
 
-def _start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (Linux), to tell it from a later one
-    that got the same id; None where /proc does not say."""
+def _record(written: dict[str, Any]) -> ProcessRecord:
+    written = dict(written)
+    if "start_ticks" in written:  # a state file of an earlier version: no comparable start time
+        written.pop("start_ticks")
+        written["created"] = None
+    return ProcessRecord(**written)
+
+
+def _created(pid: int) -> float | None:
+    """When the process started (seconds since the epoch), or None if it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
         return None
-    return int(stat.rpartition(")")[2].split()[19])
+
+
+def _process(record: ProcessRecord) -> psutil.Process | None:
+    """The recorded process if it still runs: not a zombie, and not another process that got the
+    same id since (its start time must be the recorded one)."""
+    try:
+        process = psutil.Process(record.pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return None
+        if record.created is not None and abs(process.create_time() - record.created) > 0.01:
+            return None
+        return process
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:  # someone else's process: it runs, whoever it is
+        return psutil.Process(record.pid) if psutil.pid_exists(record.pid) else None
 
 
 def process_alive(record: ProcessRecord) -> bool:
     """Whether the recorded process still runs (not a zombie, not another process with its id)."""
-    try:
-        os.kill(record.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{record.pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    if state in ("Z", "X"):
-        return False
-    return record.start_ticks is None or _start_ticks(record.pid) == record.start_ticks
+    return _process(record) is not None
 
 
 def _stop_record(record: ProcessRecord, timeout: float = 5.0) -> bool:
-    """SIGTERM the recorded process, SIGKILL it after ``timeout``; whether it was running."""
-    if not process_alive(record):
+    """Ask the recorded process to stop (SIGTERM; on Windows TerminateProcess), kill it after
+    ``timeout``; whether it was running."""
+    process = _process(record)
+    if process is None:
         return False
     try:
-        os.kill(record.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
         raise BrokersError(
             f"cannot stop {record.name} (pid {record.pid}): it belongs to another user"
         ) from None
-    deadline = time.monotonic() + timeout
-    while process_alive(record):
-        if time.monotonic() > deadline:
-            os.kill(record.pid, signal.SIGKILL)
-            deadline = time.monotonic() + timeout
-        time.sleep(0.05)
     return True
 
 
@@ -672,7 +685,7 @@ def brokers_up(
             name=name,
             kind=process.kind,
             pid=process.pid,
-            start_ticks=_start_ticks(process.pid),
+            created=_created(process.pid),
             log=str(process.log.resolve()),
             url=f"{scheme}://{LOCALHOST}:{process.port}" if process.port else None,
             port=process.port,

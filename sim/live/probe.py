@@ -18,7 +18,7 @@ The simulated broker (scenario ``brokers:`` block) has one service loop that spe
 with k subscribers costs ``c_k = service_time + k * fanout_time``. Two costs per message, c1 and
 c2, give both figures: ``fanout_time = c2 - c1`` and ``service_time = 2 c1 - c2``. The cost comes
 from the broker's own CPU time per message when the broker is a process on this machine that
-``/proc`` shows (``--broker-pid``, or the process listening on the URL's port): that figure holds
+the system shows (``--broker-pid``, or the process listening on the URL's port; read with psutil): that figure holds
 even when this Python probe, not the broker, is the bottleneck. Otherwise it is ``c_k = 1 / X_k``,
 which is right only when the broker saturates first, so it is an upper bound of the broker's cost.
 When the two costs do not give two positive figures (noise: the fan-out share too small to see),
@@ -54,9 +54,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+import psutil
 import yaml
 
 from sim.live.mqtt import BrokerURL, ConnectError, connect, disconnect, make_client, subscribe
@@ -182,45 +183,36 @@ class ProbeResult:
 
 
 def _cpu_seconds(pid: int) -> float | None:
-    """CPU time a process has used so far (Linux /proc), or None: the sum of its threads' run
-    time in nanoseconds from schedstat where the kernel keeps it, else user + system time in
-    clock ticks (10 ms steps)."""
-    tasks = Path(f"/proc/{pid}/task")
+    """CPU time (user + system) a process has used so far, or None when it cannot be read (gone,
+    or another user's on a system that hides it). Linux counts it in clock ticks (10 ms), so a
+    saturation phase of a few seconds reads it to about 1 %."""
     try:
-        return (
-            sum(int((task / "schedstat").read_text().split()[0]) for task in tasks.iterdir()) / 1e9
-        )
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return times.user + times.system
 
 
 def find_listener_pid(port: int) -> int | None:
-    """The process listening on TCP ``port`` on this machine, when /proc lets us see it."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    """The process listening on TCP ``port`` on this machine, when the system lets us see it (all
+    of them as root or on Linux; on macOS without root, this user's own processes only)."""
+
+    def listening(connections: list[Any]) -> bool:
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections
+        )
+
+    try:
+        for connection in psutil.net_connections(kind="tcp"):
+            if listening([connection]) and connection.pid is not None:
+                return connection.pid
+    except psutil.AccessDenied:
+        pass
+    for process in psutil.process_iter():
         try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            cols = line.split()
-            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(f"socket:[{cols[9]}]")
-    if not inodes:
-        return None
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                if os.readlink(fd) in inodes:
-                    return int(entry.name)
-        except OSError:
+            if listening(process.net_connections(kind="tcp")):
+                return process.pid
+        except psutil.Error:
             continue
     return None
 
