@@ -573,6 +573,7 @@ def _live(args: argparse.Namespace) -> int:
             speed=args.speed,
             seed=args.seed,
             drain=args.drain,
+            late_after=args.late,
             stop=stop,
             log=log,
         )
@@ -627,8 +628,9 @@ def _add_live(commands: argparse._SubParsersAction) -> None:
         description="Run the scenario's streams in real time (times and sizes drawn as the "
         "simulator draws them) and publish every message to the broker as JSON with ts (epoch "
         "seconds), seq, the machine id and plausible drifting values, on the scenario's topics "
-        "with its QoS. A subscriber of its own measures what the broker delivers back; on exit "
-        "a table per stream gives sent, received and p50/p99 delay.",
+        "with its QoS. A subscriber of its own measures what the broker delivers back: a status "
+        "line every 2 s, and on exit a table per stream of sent, received, lost, late and "
+        "p50/p99/max delay, saying whether the broker kept up.",
     )
     live.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
     live.add_argument(
@@ -650,7 +652,15 @@ def _add_live(commands: argparse._SubParsersAction) -> None:
         type=_duration,
         default=3.0,
         metavar="T",
-        help="at the end, wait up to T for messages still on their way (default 3s)",
+        help="at the end, wait up to T for messages still on their way (default 3s); what has "
+        "not come back by then is reported lost",
+    )
+    live.add_argument(
+        "--late",
+        type=_duration,
+        default=1.0,
+        metavar="T",
+        help="a message received more than T after it was sent is reported late (default 1s)",
     )
     _secure_options(live)
     live.add_argument("--quiet", action="store_true", help="print nothing but the table and errors")

@@ -21,6 +21,8 @@ import pytest
 
 from sim.live.brokers import MosquittoBroker, find_mosquitto, free_port
 from sim.live.live import (
+    LiveResult,
+    StreamReport,
     Values,
     format_live,
     live_streams,
@@ -184,8 +186,9 @@ def test_live_reaches_mosquitto_sub_as_json(scenario_file: Path, broker: Mosquit
     spindle = [json.loads(line.split(" ", 1)[1]) for line in lines if "spindle" in line]
     assert all(len(json.dumps(d, separators=(",", ":"))) == 200 for d in spindle)
     table = run.stdout
-    assert "spindle" in table and "joints" in table and "p50 ms" in table
-    assert "sent" in table.splitlines()[-1]
+    assert "spindle" in table and "joints" in table and "p50 ms" in table and "lost" in table
+    assert any(line.startswith(f"{len(lines)} sent") for line in table.splitlines())
+    assert table.splitlines()[-1].startswith("the broker kept up")
 
 
 @needs_mosquitto
@@ -195,6 +198,7 @@ def test_live_api_counts_and_delays(scenario_file: Path, broker: MosquittoBroker
     result = run_live(scenario, url, duration=1.5, speed=2.0, drain=2.0)
     assert result.sent > 100
     assert result.received == result.sent  # loopback, nothing lost, even QoS 0
+    assert result.lost == 0 and result.late == 0
     for report in result.reports:
         p50 = report.percentile(50)
         assert p50 is not None and 0 <= p50 < 0.1
@@ -232,7 +236,9 @@ def test_broker_restart_with_qos1_loses_nothing(tmp_path: Path) -> None:
         outside.subscribe("t/#", 1)
         time.sleep(0.3)
         worker = threading.Thread(
-            target=lambda: result_box.append(run_live(scenario, url, duration=4.0, drain=6.0))
+            target=lambda: result_box.append(
+                run_live(scenario, url, duration=4.0, drain=6.0, late_after=0.5)
+            )
         )
         worker.start()
         time.sleep(1.2)
@@ -256,6 +262,14 @@ def test_broker_restart_with_qos1_loses_nothing(tmp_path: Path) -> None:
             total += len(seqs)
     assert total == result.sent
     assert result.received == result.sent
+    # the 1 s without a broker: what was published meanwhile came back late, and the report says
+    # so (nothing lost: QoS 1 and persistent sessions)
+    assert result.lost == 0
+    # 140 msg/s (2 x 50 + 20 + 20); those sent in the first half of the 1 s outage wait at least
+    # 0.5 s for the broker, so at least a quarter of a second's worth are late
+    assert result.late >= 0.25 * 140
+    report = format_live(result)
+    assert f"the broker fell behind: 0 message(s) lost and {result.late} late" in report
 
 
 @needs_mosquitto
@@ -282,3 +296,48 @@ def test_a_retained_stream_leaves_its_last_message_for_a_late_subscriber(
     disconnect(late)
     assert [(topic, retained) for topic, _, retained in got] == [("t/robot/0/joints", True)]
     assert got[0][1]["seq"] == joints.sent
+
+
+@needs_mosquitto
+def test_messages_lost_while_the_broker_is_away_are_reported(tmp_path: Path) -> None:
+    """QoS 0 while the broker restarts: what is published meanwhile never comes back, and the
+    table's ``lost`` column and the closing lines say so."""
+    port = free_port()
+    url = BrokerURL("127.0.0.1", port)
+    (tmp_path / "live.yaml").write_text(SCENARIO, encoding="utf-8")
+    scenario = load_scenario(tmp_path / "live.yaml")
+    broker = mosquitto(tmp_path, port)
+    broker.__enter__()
+    box: list[LiveResult] = []
+    try:
+        worker = threading.Thread(
+            target=lambda: box.append(run_live(scenario, url, duration=3.0, drain=2.0))
+        )
+        worker.start()
+        time.sleep(1.0)
+        broker.stop()
+        time.sleep(0.8)
+        broker = mosquitto(tmp_path, port)
+        broker.__enter__()
+        worker.join(30)
+    finally:
+        broker.stop()
+    (result,) = box
+    qos0 = [r for r in result.reports if r.qos == 0]
+    assert sum(r.lost for r in qos0) > 0
+    assert result.lost == sum(r.lost for r in result.reports) == result.sent - result.received
+    report = format_live(result)
+    header, *rows = report.splitlines()[: 1 + len(result.reports)]
+    assert header.split()[5] == "lost"
+    for row, r in zip(rows, result.reports, strict=True):
+        assert int(row.split()[5]) == r.lost
+    assert f"the broker fell behind: {result.lost} message(s) lost" in report
+
+
+def test_the_report_names_a_publisher_that_falls_behind() -> None:
+    """A run whose publisher lagged its schedule says so, apart from the broker's figures."""
+    report = StreamReport("cnc", "spindle", 0, sent=10, seen={("t", i) for i in range(10)})
+    result = LiveResult([report], elapsed=1.0, sent=10, behind=0.4)
+    text = format_live(result)
+    assert "the broker kept up" in text
+    assert "the publisher fell 0.40 s behind the scenario's schedule" in text

@@ -15,7 +15,11 @@ values depend on the machine class (by name: cnc, robot, vision, sensors/env, el
 drift in random walks. ``pad`` fills the message up to the size the payload law drew.
 
 A subscriber of its own on the same broker (QoS 1, persistent session) measures how many messages
-the broker delivered back and how late (receive time minus ``ts``; same clock at both ends). The
+the broker delivered back and how late (receive time minus ``ts``; same clock at both ends). A
+message not received by the end of the drain is *lost*; one received more than ``late_after``
+(1 s unless told) after it was sent is *late*: either means the real broker fell behind the
+scenario's load, and the report says so. So does the publisher when it cannot keep to the
+schedule itself (a scenario too large for this machine at this ``speed``). The
 publisher keeps a persistent session too and paho's reconnect: QoS 1 and 2 messages published
 while the broker is away are queued and sent on reconnection, so a broker restart loses nothing
 of them (the subscriber's session must survive the restart: Mosquitto with ``persistence true``;
@@ -235,6 +239,8 @@ def timeline(streams: list[LiveStream], until: float) -> Iterator[tuple[float, L
 
 @dataclass
 class StreamReport:
+    """What came back of one stream of the scenario (all its machine instances)."""
+
     machine: str
     stream: str
     qos: int
@@ -242,10 +248,16 @@ class StreamReport:
     delays: list[float] = field(default_factory=list)
     seen: set[tuple[str, int]] = field(default_factory=set)
     duplicates: int = 0
+    late: int = 0  # received, but more than the bound after they were sent
 
     @property
     def received(self) -> int:
         return len(self.seen)
+
+    @property
+    def lost(self) -> int:
+        """Sent and not received back (by the end of the drain)."""
+        return max(self.sent - self.received, 0)
 
     def percentile(self, q: float) -> float | None:
         return float(np.percentile(self.delays, q)) if self.delays else None
@@ -254,9 +266,16 @@ class StreamReport:
 class Receiver:
     """The live command's own subscriber: QoS 1, persistent session, resubscribes when needed."""
 
-    def __init__(self, url: BrokerURL, topics: dict[str, tuple[str, str]], reports: dict) -> None:
+    def __init__(
+        self,
+        url: BrokerURL,
+        topics: dict[str, tuple[str, str]],
+        reports: dict,
+        late_after: float = 1.0,
+    ) -> None:
         self.topics = topics
         self.reports = reports
+        self.late_after = late_after
         self.filters = sorted(set(topics))
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
@@ -301,10 +320,16 @@ class Receiver:
                 return
             report.seen.add((message.topic, seq))
             report.delays.append(now - ts)
+            if now - ts > self.late_after:
+                report.late += 1
 
     def received(self) -> int:
         with self.lock:
             return sum(r.received for r in self.reports.values())
+
+    def late(self) -> int:
+        with self.lock:
+            return sum(r.late for r in self.reports.values())
 
     def stop(self) -> None:
         disconnect(self.client)
@@ -315,13 +340,30 @@ class Receiver:
 
 @dataclass
 class LiveResult:
+    """What a live run sent and got back: per stream, and how it kept up."""
+
     reports: list[StreamReport]
     elapsed: float
     sent: int
+    late_after: float = 1.0
+    drain: float = 3.0
+    behind: float = 0.0  # the publisher's largest lag behind the scenario's schedule, seconds
 
     @property
     def received(self) -> int:
         return sum(r.received for r in self.reports)
+
+    @property
+    def lost(self) -> int:
+        return sum(r.lost for r in self.reports)
+
+    @property
+    def late(self) -> int:
+        return sum(r.late for r in self.reports)
+
+
+BEHIND = 0.1  # s: a publisher later than this behind its schedule says so
+STATUS_EVERY = 2.0  # s of wall time between status lines
 
 
 def run_live(
@@ -332,12 +374,15 @@ def run_live(
     speed: float = 1.0,
     seed: int | None = None,
     drain: float = 3.0,
+    late_after: float = 1.0,
     stop: threading.Event | None = None,
     log: Callable[[str], None] | None = None,
 ) -> LiveResult:
     """Publish the scenario's messages to ``url`` in real time (``speed`` times faster) for
     ``duration`` simulated seconds (the scenario's own by default), then wait up to ``drain``
-    seconds for the subscriber to receive what was sent; ``stop`` ends it early."""
+    seconds for the subscriber to receive what was sent; ``stop`` ends it early. A message back
+    more than ``late_after`` seconds after it was sent counts as late. ``log`` gets a status line
+    every couple of seconds."""
     if speed <= 0:
         raise LiveError("--speed must be positive")
     until = scenario.duration if duration is None else duration
@@ -349,18 +394,20 @@ def run_live(
         reports.setdefault(s.key, StreamReport(s.machine, s.stream, s.qos))
         topics[s.topic] = s.key
 
-    receiver = Receiver(url, topics, reports)
+    receiver = Receiver(url, topics, reports, late_after)
     receiver.start()
     publisher = make_client(
         url, f"factory5g-live-pub-{uuid.uuid4().hex[:8]}", clean_session=False, max_inflight=1000
     )
     publisher.reconnect_delay_set(0.1, 1)
     sent = 0
+    behind = 0.0
     try:
         connect(publisher, url)
         if log:
             log(f"publishing {len(streams)} streams to {url} for {until:g} s x1/{speed:g}")
         t0 = time.time()
+        status_at = t0 + STATUS_EVERY
         for when, stream, size in timeline(streams, until):
             due = t0 + when / speed
             while True:
@@ -370,11 +417,15 @@ def run_live(
             if stop.is_set():
                 break
             now = time.time()
+            behind = max(behind, now - due)
             publisher.publish(
                 stream.topic, stream.message(size, now), qos=stream.qos, retain=stream.retain
             )
             reports[stream.key].sent += 1
             sent += 1
+            if log and now >= status_at:
+                status_at = now + STATUS_EVERY
+                log(status_line(when, until, sent, receiver, late_after, now - due))
         # Wait for the rest to arrive (QoS 0 may never: stop at ``drain``).
         deadline = time.time() + drain
         while time.time() < deadline and receiver.received() < sent and not stop.is_set():
@@ -383,24 +434,57 @@ def run_live(
     finally:
         disconnect(publisher)
         receiver.stop()
-    return LiveResult(list(reports.values()), elapsed, sent)
+    return LiveResult(list(reports.values()), elapsed, sent, late_after, drain, behind)
+
+
+def status_line(
+    at: float, until: float, sent: int, receiver: Receiver, late_after: float, lag: float
+) -> str:
+    """What the run has done so far, in words: how far through the scenario, what was published,
+    what came back from the broker, what is still on its way, and what came back late."""
+    back = receiver.received()
+    line = (
+        f"{at:.1f} of {until:g} s: {sent} published, {back} received back from the broker, "
+        f"{max(sent - back, 0)} still on their way, {receiver.late()} later than {late_after:g} s"
+    )
+    if lag > BEHIND:
+        line += f"; the publisher is {lag:.2f} s behind the scenario's schedule"
+    return line
 
 
 def format_live(result: LiveResult) -> str:
-    """The per-stream table printed on exit."""
+    """The per-stream table printed on exit, and what it says about the broker."""
     lines = [
-        f"{'machine':<12} {'stream':<12} {'qos':>3} {'sent':>8} {'received':>9} "
-        f"{'dup':>5} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'machine':<12} {'stream':<12} {'qos':>3} {'sent':>8} {'received':>9} {'lost':>6} "
+        f"{'late':>6} {'dup':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
     ]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value * 1e3:.2f}"
+
     for r in result.reports:
-        p50, p99 = r.percentile(50), r.percentile(99)
         lines.append(
-            f"{r.machine:<12} {r.stream:<12} {r.qos:>3} {r.sent:>8} {r.received:>9} "
-            f"{r.duplicates:>5} "
-            f"{'-' if p50 is None else f'{p50 * 1e3:.2f}':>8} "
-            f"{'-' if p99 is None else f'{p99 * 1e3:.2f}':>8}"
+            f"{r.machine:<12} {r.stream:<12} {r.qos:>3} {r.sent:>8} {r.received:>9} {r.lost:>6} "
+            f"{r.late:>6} {r.duplicates:>5} {ms(r.percentile(50)):>8} {ms(r.percentile(99)):>8} "
+            f"{ms(r.percentile(100)):>8}"
         )
-    lines.append(f"{result.sent} sent, {result.received} received back in {result.elapsed:.1f} s")
+    lines.append(
+        f"{result.sent} sent, {result.received} received back in {result.elapsed:.1f} s; "
+        f"lost: not received back within the {result.drain:g} s drain; late: received more than "
+        f"{result.late_after:g} s after it was sent"
+    )
+    if result.lost or result.late:
+        lines.append(
+            f"the broker fell behind: {result.lost} message(s) lost and {result.late} late; its "
+            "figures under this load are not those of a broker that keeps up"
+        )
+    elif result.sent:
+        lines.append(f"the broker kept up: every message came back within {result.late_after:g} s")
+    if result.behind > BEHIND:
+        lines.append(
+            f"the publisher fell {result.behind:.2f} s behind the scenario's schedule: this "
+            "machine could not send at the scenario's rate (lower --speed or the machine counts)"
+        )
     return "\n".join(lines)
 
 
