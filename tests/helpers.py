@@ -12,8 +12,15 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
+
+from sim.engine import Plant
+from sim.metrics.collector import Row
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"  # what the project ships
@@ -24,6 +31,85 @@ DETERMINISTIC6G = DATA / "deterministic6g"
 SHARED_CONTRACT = ROOT.parent / "shared" / "contract"
 
 STANDARD_ERRORS = 3.0  # the 95 % Student interval (about 2.1 SE at R = 20) widened a little
+
+# A broker that costs nothing: no service, fan-out or per-byte time, so a test's timeline is the
+# networks' alone.
+FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
+
+
+# ------------------------------------------------------------------------------- scenarios
+
+
+def seconds(value: float) -> str:
+    """A time for a scenario file, to the last digit."""
+    return f"{value!r}s"
+
+
+def parametric(latency: str = "10ms", **fields: Any) -> dict[str, Any]:
+    """A parametric network with a constant latency and no framing (unless ``fields`` say), so
+    that every packet takes exactly ``latency``."""
+    return {"kind": "parametric", "latency": latency, "overhead": "0B", **fields}
+
+
+def plant(
+    *,
+    network: dict[str, Any],
+    streams: dict[str, Any],
+    count: int = 1,
+    broker: dict[str, Any] | None = None,
+    subscribers: dict[str, Any] | None = None,
+    networks: dict[str, Any] | None = None,
+    machines: dict[str, Any] | None = None,
+    net: str = "net",
+    machine: str = "m",
+    **top: Any,
+) -> dict[str, Any]:
+    """The plant most tests build, as a scenario mapping: ``count`` machines of class ``machine``
+    on network ``net`` publishing ``streams`` to broker ``b`` (free unless ``broker`` says), and
+    one subscriber ``sink`` next to it taking every topic (unless ``subscribers`` say).
+    ``networks`` and ``machines`` add more of them; ``top`` sets top-level keys (``duration``,
+    ``warmup``, ``seed``, ``replications``, ``tcp``, ...)."""
+    return {
+        "name": "test",
+        "duration": "10s",
+        "seed": 1,
+        **top,
+        "networks": {net: network, **(networks or {})},
+        "brokers": {"b": FREE_BROKER if broker is None else broker},
+        "machines": {
+            machine: {"count": count, "network": net, "broker": "b", "streams": streams},
+            **(machines or {}),
+        },
+        "subscribers": subscribers or {"sink": {"broker": "b", "topics": ["#"]}},
+    }
+
+
+def plant_scenario(**spec: Any) -> Scenario:
+    """:func:`plant`, validated."""
+    return Scenario.model_validate(plant(**spec))
+
+
+def written_scenario(folder: Path, data: dict[str, Any]) -> Scenario:
+    """``data`` written as a YAML file in ``folder`` and loaded as a user's file is loaded."""
+    path = folder / f"scenario-{len(list(folder.iterdir()))}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_scenario(path)
+
+
+def run_plant(scenario: Scenario, replication: int = 0) -> Plant:
+    """Build and run one replication; its records are taken, so that conservation is checked
+    (``records()`` raises ConservationError when a copy is unaccounted for)."""
+    built = Plant(scenario, replication)
+    built.run()
+    built.records()
+    return built
+
+
+def in_publish_order(row: Row) -> tuple[np.ndarray, np.ndarray]:
+    """Publish and delivery times of a row's deliveries, in publish order."""
+    published = np.asarray(row.delivered_published_at)
+    order = np.argsort(published, kind="stable")
+    return published[order], np.asarray(row.delivered_at)[order]
 
 
 # ------------------------------------------------------------------------------- command line
@@ -67,6 +153,22 @@ def assert_within_ci(
         f"{what}: simulated {centre:.6g} +/- {half:.3g} (3 SE, {values.size} estimates) "
         f"but theory says {theory:.6g} ({(centre / theory - 1) * 100:+.2f} %)"
     )
+
+
+def quantile_interval(
+    samples: np.ndarray, q: float, confidence: float = 0.997
+) -> tuple[float, float]:
+    """A distribution-free confidence interval of the ``q`` quantile from independent ``samples``:
+    the order statistics whose ranks a Binomial(n, q) count brackets with ``confidence`` (the
+    default matches the three standard errors of :func:`assert_within_ci`)."""
+    from scipy import stats
+
+    ordered = np.sort(np.asarray(samples, dtype=float))
+    n = ordered.size
+    tail = (1.0 - confidence) / 2.0
+    low = int(stats.binom.ppf(tail, n, q))
+    high = int(stats.binom.ppf(1.0 - tail, n, q))
+    return float(ordered[max(low - 1, 0)]), float(ordered[min(high, n - 1)])
 
 
 def batch_estimates(

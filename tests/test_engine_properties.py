@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
-from helpers import FIXTURES
+from helpers import FIXTURES, in_publish_order, plant_scenario
 
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -25,44 +25,6 @@ from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario, Tcp
 
 LINE3 = FIXTURES / "line3-intranet.yaml"
-
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
-
-
-def plant_scenario(
-    *,
-    streams: dict[str, dict[str, Any]],
-    network: dict[str, Any],
-    count: int = 1,
-    subscriber: dict[str, Any] | None = None,
-    broker: dict[str, Any] | None = None,
-    duration: str = "10s",
-    warmup: str = "1s",
-    seed: int = 1,
-) -> Scenario:
-    """One machine class ``m`` on network ``net`` publishing ``streams`` to subscriber ``sink``."""
-    return Scenario.model_validate(
-        {
-            "name": "property",
-            "duration": duration,
-            "warmup": warmup,
-            "seed": seed,
-            "networks": {"net": network},
-            "brokers": {"b": broker or FREE_BROKER},
-            "machines": {
-                "m": {"count": count, "network": "net", "broker": "b", "streams": streams}
-            },
-            "subscribers": {"sink": subscriber or {"broker": "b", "topics": ["#"]}},
-        }
-    )
-
-
-def in_publish_order(plant: Plant, key: tuple[str, str, str]) -> tuple[np.ndarray, np.ndarray]:
-    """Publish times and delivery times of one row, in publish order."""
-    row = plant.rows[key]
-    published = np.asarray(row.delivered_published_at)
-    order = np.argsort(published, kind="stable")
-    return published[order], np.asarray(row.delivered_at)[order]
 
 
 def assert_conserved(results: Results) -> None:
@@ -120,7 +82,7 @@ def test_slow_subscriber_drops_half_and_takes_one_per_service_time() -> None:
         streams={"s": {"topic": "t", "every": "5ms", "payload": "100B"}},
         network={"kind": "parametric", "latency": "0s"},
         broker={"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s", "max_queued": 10},
-        subscriber={"broker": "b", "topics": ["#"], "service_time": "10ms"},
+        subscribers={"sink": {"broker": "b", "topics": ["#"], "service_time": "10ms"}},
         duration="11s",
         warmup="1s",
     )
@@ -163,7 +125,7 @@ def test_saturated_link_shows_its_capacity_and_a_growing_queue() -> None:
 
     plant = Plant(scenario)
     plant.run()
-    published, delivered = in_publish_order(plant, ("m", "s", "sink"))
+    published, delivered = in_publish_order(plant.rows[("m", "s", "sink")])
     np.testing.assert_allclose(np.diff(delivered), 0.008, atol=1e-9)
     np.testing.assert_allclose(np.diff(delivered - published), 0.004, atol=1e-9)
 
@@ -260,7 +222,7 @@ def test_tcp_delivers_in_publish_order_despite_random_latency() -> None:
     )
     plant = Plant(scenario)
     plant.run()
-    published, delivered = in_publish_order(plant, ("m", "s", "sink"))
+    published, delivered = in_publish_order(plant.rows[("m", "s", "sink")])
     assert published.size > 10_000
     assert np.all(np.diff(delivered) >= 0.0)
     latency = delivered - published
@@ -285,6 +247,7 @@ def test_parametric_connection_itself_releases_in_order() -> None:
     scenario = plant_scenario(
         streams={"s": {"topic": "t", "every": "1ms", "payload": "100B"}},
         network={"kind": "parametric", "latency": {"uniform": ["1ms", "50ms"]}},
+        warmup="1s",
     )
     env = simpy.Environment()
     link = build_link(env, "net", scenario.networks["net"], lambda c: Draws(component_rng(5, 0, c)))
@@ -492,7 +455,11 @@ def test_deadline_miss_ratio() -> None:
         for name, deadline in (("tight", "4ms"), ("loose", "6ms"))
     }
     results = run_scenario(
-        plant_scenario(streams=streams, network={"kind": "parametric", "latency": "5ms"}),
+        plant_scenario(
+            streams=streams,
+            network={"kind": "parametric", "latency": "5ms"},
+            warmup="1s",
+        ),
         keep_samples=False,
     )
     tight = results.stream("m", "tight", "sink")

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import simpy
 import yaml
-from helpers import assert_within_ci
+from helpers import assert_within_ci, plant_scenario
 
 from sim.engine import Plant, run_replication, run_scenario
 from sim.models.links.base import CrossTraffic, Frame
@@ -60,42 +60,31 @@ def shared_port_scenario(
     cross: dict[str, Any] = {"load": "50%", "size": "1500B", "priority": cross_priority}
     if burst is not None:
         cross["burst"] = burst
-    return Scenario.model_validate(
-        {
-            "name": "shared-port",
-            "duration": f"{duration}s",
-            "warmup": "1s",
-            "seed": seed,
-            "replications": replications,
-            "networks": {
-                "lan": {
-                    "kind": "ethernet",
-                    "hops": 2,
-                    "rate": "10Mbps",
-                    "switch_latency": "0s",
-                    "overhead": "0B",
-                    "priority_queues": queues,
-                    "cross_traffic": cross,
-                }
-            },
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-            "machines": {
-                "m": {
-                    "count": 20,
-                    "network": "lan",
-                    "broker": "b",
-                    "streams": {
-                        "s": {
-                            "topic": "t/{id}",
-                            "poisson": "50/s",
-                            "payload": "250B",
-                            "priority": telemetry_priority,
-                        }
-                    },
-                }
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    return plant_scenario(
+        name="shared-port",
+        duration=f"{duration}s",
+        warmup="1s",
+        seed=seed,
+        replications=replications,
+        network={
+            "kind": "ethernet",
+            "hops": 2,
+            "rate": "10Mbps",
+            "switch_latency": "0s",
+            "overhead": "0B",
+            "priority_queues": queues,
+            "cross_traffic": cross,
+        },
+        net="lan",
+        count=20,
+        streams={
+            "s": {
+                "topic": "t/{id}",
+                "poisson": "50/s",
+                "payload": "250B",
+                "priority": telemetry_priority,
+            }
+        },
     )
 
 
@@ -295,21 +284,12 @@ def single_message_scenario(rate: str, payload: str, overhead: str | None) -> Sc
     network: dict[str, Any] = {"kind": "ethernet", "hops": 2, "rate": rate, "switch_latency": "5us"}
     if overhead is not None:
         network["overhead"] = overhead
-    return Scenario.model_validate(
-        {
-            "name": "rates",
-            "duration": "5s",
-            "networks": {"lan": network},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-            "machines": {
-                "m": {
-                    "network": "lan",
-                    "broker": "b",
-                    "streams": {"s": {"topic": "t", "every": "1s", "payload": payload}},
-                }
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    return plant_scenario(
+        name="rates",
+        duration="5s",
+        network=network,
+        net="lan",
+        streams={"s": {"topic": "t", "every": "1s", "payload": payload}},
     )
 
 

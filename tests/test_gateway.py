@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import STANDARD_ERRORS, assert_within_ci
+from helpers import STANDARD_ERRORS, assert_within_ci, plant_scenario, run_plant
 
 from sim.engine import ConservationError, Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -28,7 +28,6 @@ from sim.models.links.gateway import GatewayLink
 from sim.models.message import Message, Packet
 from sim.scenario.schema import GatewayNetwork, Scenario
 
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 POLL, T, PROCESSING = 0.100, 0.002, 0.001
 
 
@@ -46,39 +45,26 @@ def gateway_scenario(
 ) -> Scenario:
     """``count`` devices of class ``dev`` behind gateway ``gw`` (100 ms poll, 2 ms per read, 1 ms
     processing unless ``gateway`` says otherwise), publishing to a free broker and one subscriber."""
-    return Scenario.model_validate(
-        {
-            "name": "gateway",
-            "duration": duration,
-            "warmup": warmup,
-            "seed": seed,
-            "replications": replications,
-            "networks": {
-                "gw": {
-                    "kind": "gateway",
-                    "poll_period": "100ms",
-                    "transaction_time": "2ms",
-                    "processing": "1ms",
-                    **(gateway or {}),
-                },
-                **(networks or {}),
-            },
-            "brokers": {"b": FREE_BROKER},
-            "machines": {
-                "dev": {"count": count, "network": "gw", "broker": "b", "streams": streams},
-                **(machines or {}),
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    return plant_scenario(
+        name="gateway",
+        duration=duration,
+        warmup=warmup,
+        seed=seed,
+        replications=replications,
+        network={
+            "kind": "gateway",
+            "poll_period": "100ms",
+            "transaction_time": "2ms",
+            "processing": "1ms",
+            **(gateway or {}),
+        },
+        net="gw",
+        networks=networks,
+        machine="dev",
+        count=count,
+        streams=streams,
+        machines=machines,
     )
-
-
-def run_plant(scenario: Scenario) -> Plant:
-    """Run one replication; the plant, after the conservation check."""
-    plant = Plant(scenario)
-    plant.run()
-    plant.records()  # raises ConservationError if a copy is unaccounted for
-    return plant
 
 
 def next_read(t: np.ndarray, phase: float, index: np.ndarray, cycle: float) -> np.ndarray:

@@ -20,30 +20,25 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from helpers import (
+    FREE_BROKER,
+    in_publish_order,
+    parametric,
+    run_plant,
+    seconds,
+    written_scenario,
+)
 
 from sim.engine import Plant
 from sim.metrics.collector import Row
-from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
 L = 0.010
 MIN_RTO = 0.200
-FREE = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 EXACT = 1e-9  # float noise on sums of a few hundred times
 
 
 # ------------------------------------------------------------------------------------- helpers
-
-
-def seconds(value: float) -> str:
-    """A time for the scenario file, to the last digit."""
-    return f"{value!r}s"
-
-
-def parametric(latency: str = "10ms", **fields: Any) -> dict[str, Any]:
-    """A parametric network with a constant latency and no framing (unless ``fields`` say)."""
-    return {"kind": "parametric", "latency": latency, "overhead": "0B", **fields}
 
 
 def stream(
@@ -58,19 +53,10 @@ def machine(streams: dict[str, Any], network: str = "mnet", **fields: Any) -> di
 
 def scenario(tmp_path: Path, **spec: Any) -> Scenario:
     """Write the scenario as YAML next to the test and load it as a user's file is loaded."""
-    data: dict[str, Any] = {"name": "mqtt", "duration": "2s", "seed": 1, "brokers": {"b": FREE}}
-    data.update(spec)
-    path = tmp_path / f"scenario-{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return load_scenario(path)
-
-
-def run(sc: Scenario) -> Plant:
-    """Build and run the plant; its records are taken, so conservation is checked on every run."""
-    plant = Plant(sc)
-    plant.run()
-    plant.records()
-    return plant
+    return written_scenario(
+        tmp_path,
+        {"name": "mqtt", "duration": "2s", "seed": 1, "brokers": {"b": FREE_BROKER}, **spec},
+    )
 
 
 def phases(sc: Scenario) -> dict[tuple[str, int], float]:
@@ -84,15 +70,8 @@ def schedule(first: float, every: float, until: float) -> np.ndarray:
     return first + every * np.arange(math.floor((until - first) / every) + 1)
 
 
-def ordered(row: Row) -> tuple[np.ndarray, np.ndarray]:
-    """Publish and delivery times of a row's deliveries, in publish order."""
-    published = np.asarray(row.delivered_published_at)
-    order = np.argsort(published, kind="stable")
-    return published[order], np.asarray(row.delivered_at)[order]
-
-
 def latencies(row: Row) -> np.ndarray:
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     return delivered - published
 
 
@@ -122,7 +101,7 @@ def test_qos_exchanges_on_a_constant_latency(tmp_path: Path) -> None:
         machines={"m": machine({f"q{q}": stream(topic=f"t/{q}", qos=q) for q in (0, 1, 2)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"], "network": "snet", "qos": 2}},
     )
-    plant = run(sc)
+    plant = run_plant(sc)
     delivery = {0: 2 * L, 1: 2 * L, 2: 6 * L}
     completion = {1: 2 * L, 2: 4 * L}
     for qos in (0, 1, 2):
@@ -156,7 +135,7 @@ def test_broker_service_and_per_byte_time_delay_the_acknowledgements(
         machines={"m": machine({"s": stream(payload="1000B", qos=qos)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"], "network": "snet", "qos": 2}},
     )
-    row = run(sc).rows[("m", "s", "sink")]
+    row = run_plant(sc).rows[("m", "s", "sink")]
     work = 1e-3 + 1e-6 * 1000
     hops = {0: 2, 1: 2, 2: 6}[qos]
     assert len(row.delivered_at) >= 19
@@ -191,8 +170,8 @@ def test_the_publishers_in_flight_window(tmp_path: Path, max_inflight: int) -> N
         subscribers={"sink": {"broker": "b", "topics": ["#"]}},
     )
     (p,) = phases(sc).values()
-    row = run(sc).rows[("m", "s", "sink")]
-    published, delivered = ordered(row)
+    row = run_plant(sc).rows[("m", "s", "sink")]
+    published, delivered = in_publish_order(row)
     np.testing.assert_allclose(published, p + 5e-3 * np.arange(len(published)), atol=EXACT)
     assert not row.dropped_at
     if max_inflight == 1:
@@ -229,7 +208,7 @@ def test_the_puback_takes_its_frame_on_the_down_direction(tmp_path: Path) -> Non
         machines={"m": machine({"s": stream(qos=1)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"]}},
     )
-    row = run(sc).rows[("m", "s", "sink")]
+    row = run_plant(sc).rows[("m", "s", "sink")]
     publish, puback = 185 * 8 / 1e6, 84 * 8 / 1e6
     assert len(row.delivered_at) >= 19
     np.testing.assert_allclose(latencies(row), publish + L, rtol=0, atol=EXACT)
@@ -248,7 +227,7 @@ def test_a_subscribers_pubacks_go_up_its_own_network(tmp_path: Path) -> None:
     sc = scenario(
         tmp_path,
         duration="1s",
-        brokers={"b": {**FREE, "max_inflight": 1}},
+        brokers={"b": {**FREE_BROKER, "max_inflight": 1}},
         networks={
             "mnet": parametric(latency="0s"),
             "snet": {"kind": "parametric", "latency": "10ms", "rate": "1Mbps"},
@@ -256,8 +235,8 @@ def test_a_subscribers_pubacks_go_up_its_own_network(tmp_path: Path) -> None:
         machines={"m": machine({"s": stream(every="1ms", qos=1)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"], "network": "snet", "qos": 1}},
     )
-    row = run(sc).rows[("m", "s", "sink")]
-    published, delivered = ordered(row)
+    row = run_plant(sc).rows[("m", "s", "sink")]
+    published, delivered = in_publish_order(row)
     assert len(delivered) >= 40
     gap = 2 * L + (185 + 84) * 8 / 1e6
     np.testing.assert_allclose(np.diff(delivered), gap, rtol=0, atol=EXACT)
@@ -288,7 +267,7 @@ def test_a_copy_is_framed_at_the_qos_it_is_sent_at(
         machines={"m": machine({"s": stream(qos=1)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"], "network": "snet", "qos": sub_qos}},
     )
-    row = run(sc).rows[("m", "s", "sink")]
+    row = run_plant(sc).rows[("m", "s", "sink")]
     assert len(row.delivered_at) >= 19
     expected = (mqtt_bytes + 78) * 8 / 1e6 + L
     np.testing.assert_allclose(latencies(row), expected, rtol=0, atol=EXACT)
@@ -337,7 +316,7 @@ def test_a_busy_down_direction_delays_completion_not_delivery(tmp_path: Path) ->
         if k >= 0:
             expected[k] = free + L - messages[k]
 
-    plant = run(sc)
+    plant = run_plant(sc)
     row = plant.rows[("m", "s", "sink")]
     np.testing.assert_allclose(latencies(row), publish + L, rtol=0, atol=EXACT)
     done = completions(row)
@@ -371,7 +350,7 @@ def test_a_lossy_link_delays_but_delivers_everything(tmp_path: Path, qos: int) -
         machines={"m": machine({"s": stream(topic="t/{id}", qos=qos)}, count=10)},
         subscribers={"sink": {"broker": "b", "topics": ["#"]}},
     )
-    plant = run(sc)
+    plant = run_plant(sc)
     row = plant.rows[("m", "s", "sink")]
     (record,) = plant.records()
     assert record.dropped == 0 and not row.dropped_at
@@ -413,12 +392,12 @@ def test_a_slow_subscriber_fills_the_broker_queue(tmp_path: Path, qos: int) -> N
     sc = scenario(
         tmp_path,
         duration="3s",
-        brokers={"b": {**FREE, "max_queued": 10}},
+        brokers={"b": {**FREE_BROKER, "max_queued": 10}},
         networks={"mnet": parametric(latency="0s")},
         machines={"m": machine({"s": stream(every="1ms", qos=qos)})},
         subscribers={"sink": {"broker": "b", "topics": ["#"], "service_time": "10ms", "qos": qos}},
     )
-    plant = run(sc)
+    plant = run_plant(sc)
     row = plant.rows[("m", "s", "sink")]
     (record,) = plant.records()
     assert record.published == 3000
@@ -426,7 +405,7 @@ def test_a_slow_subscriber_fills_the_broker_queue(tmp_path: Path, qos: int) -> N
     assert record.dropped == record.published - record.delivered - record.in_flight
     assert record.dropped > 2600
     assert record.in_flight <= (10 if qos == 0 else 30)
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     np.testing.assert_allclose(np.diff(np.sort(delivered)), 10e-3, rtol=0, atol=EXACT)
     lat = delivered - published
     wait = 10 if qos == 0 else 29
@@ -451,7 +430,7 @@ def test_a_slow_network_fills_the_broker_queue_of_a_qos1_subscriber(tmp_path: Pa
     sc = scenario(
         tmp_path,
         duration="5s",
-        brokers={"b": {**FREE, "max_queued": 10}},
+        brokers={"b": {**FREE_BROKER, "max_queued": 10}},
         networks={
             "mnet": parametric(latency="0s"),
             "slow0": parametric(latency="50ms", rate="1Mbps"),
@@ -463,12 +442,12 @@ def test_a_slow_network_fills_the_broker_queue_of_a_qos1_subscriber(tmp_path: Pa
             "q1": {"broker": "b", "topics": ["#"], "network": "slow1", "qos": 1},
         },
     )
-    plant = run(sc)
+    plant = run_plant(sc)
     q0, q1 = plant.rows[("m", "s", "q0")], plant.rows[("m", "s", "q1")]
     assert not q0.dropped_at
     np.testing.assert_allclose(latencies(q0), 0.8e-3 + 0.05, rtol=0, atol=EXACT)
     rtt = 0.1 + 0.8e-3 + 32e-6
-    _, delivered = ordered(q1)
+    _, delivered = in_publish_order(q1)
     np.testing.assert_allclose(delivered[20:] - delivered[:-20], rtt, rtol=0, atol=EXACT)
     assert len(delivered) == pytest.approx(20 / rtt * 5, abs=20)
     assert len(q1.dropped_at) > 1000
@@ -495,7 +474,7 @@ def test_bridged_copies_arrive_later_by_the_bridge_networks_delay(
     wan = 8e-3
     sc = scenario(
         tmp_path,
-        brokers={"edge": FREE, "central": FREE},
+        brokers={"edge": FREE_BROKER, "central": FREE_BROKER},
         networks={"mnet": parametric(), "wan": parametric(latency="8ms")},
         machines={"m": {**machine({"s": stream(qos=max(1, bridge_qos))}), "broker": "edge"}},
         bridges={
@@ -512,9 +491,9 @@ def test_bridged_copies_arrive_later_by_the_bridge_networks_delay(
             "far": {"broker": "central", "topics": ["#"]},
         },
     )
-    plant = run(sc)
-    local_pub, local_at = ordered(plant.rows[("m", "s", "local")])
-    far_pub, far_at = ordered(plant.rows[("m", "s", "far")])
+    plant = run_plant(sc)
+    local_pub, local_at = in_publish_order(plant.rows[("m", "s", "local")])
+    far_pub, far_at = in_publish_order(plant.rows[("m", "s", "far")])
     assert len(far_at) >= 19
     edge_hops = 3 if bridge_qos == 2 else 1  # released at the machine's PUBREL at QoS 2
     np.testing.assert_allclose(local_at - local_pub, edge_hops * L, rtol=0, atol=EXACT)
@@ -531,7 +510,7 @@ def test_a_bridge_publishes_the_remapped_topic_on_its_network(tmp_path: Path) ->
     delivery (subscriber next to ``central``) is 1.616 ms + 8 ms after the edge delivery."""
     sc = scenario(
         tmp_path,
-        brokers={"edge": FREE, "central": FREE},
+        brokers={"edge": FREE_BROKER, "central": FREE_BROKER},
         networks={
             "mnet": parametric(),
             "wan": {"kind": "parametric", "latency": "8ms", "rate": "1Mbps"},
@@ -553,9 +532,9 @@ def test_a_bridge_publishes_the_remapped_topic_on_its_network(tmp_path: Path) ->
             "far": {"broker": "central", "topics": ["site/#"]},
         },
     )
-    plant = run(sc)
-    _, local_at = ordered(plant.rows[("m", "s", "local")])
-    _, far_at = ordered(plant.rows[("m", "s", "far")])
+    plant = run_plant(sc)
+    _, local_at = in_publish_order(plant.rows[("m", "s", "local")])
+    _, far_at = in_publish_order(plant.rows[("m", "s", "far")])
     assert len(far_at) >= 19
     expected = (1 + 1 + 2 + len("site/hall2/line3/x") + 2 + 100 + 78) * 8 / 1e6 + 8e-3
     np.testing.assert_allclose(far_at - local_at[: len(far_at)], expected, rtol=0, atol=EXACT)
@@ -627,7 +606,7 @@ def test_a_clean_session_gets_the_retained_message_not_what_it_missed(
         pubacks = np.concatenate([t + 3 * L for t in released.values()])
         heard = pubacks[pubacks < start].max()
     connect = reconnection(heard + 15.0, end) + 3 * L
-    plant = run(sc)
+    plant = run_plant(sc)
     assert [c.disconnections for c in plant.connections if c.name == "subscriber:sink"] == [1]
     for name, retained in (("r", 2), ("n", 0)):
         row = plant.rows[("m", name, "sink")]
@@ -670,7 +649,7 @@ def test_a_persistent_session_gets_no_retained_message(tmp_path: Path) -> None:
             }
         },
     )
-    plant = run(sc)
+    plant = run_plant(sc)
     for name in ("r", "n"):
         row = plant.rows[("m", name, "sink")]
         assert row.retained == 0
@@ -702,7 +681,7 @@ def single_message(tmp_path: Path, qos: int, outage_after: float, side: str) -> 
     (p,) = phases(scenario(tmp_path, **spec)).values()
     outage = [{"start": seconds(p + outage_after * L), "duration": "5s"}]
     spec["networks"]["mnet" if side == "publisher" else "snet"]["outages"] = outage
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     return plant, p
 
 
@@ -794,7 +773,7 @@ def test_qos2_to_a_subscriber_never_duplicates(
     (p,) = phases(scenario(tmp_path, **spec)).values()
     start = p + outage_after * L
     networks["snet"]["outages"] = [{"start": seconds(start), "duration": "5s"}]
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     assert [c.disconnections for c in plant.connections if c.name == "subscriber:sink"] == [1]
     assert len(row.delivered_at) == 1
@@ -855,7 +834,7 @@ def test_same_scenario_and_seed_give_identical_rows(tmp_path: Path) -> None:
     }
 
     def snapshot() -> dict[tuple[str, str, str], tuple[Any, ...]]:
-        plant = run(scenario(tmp_path, **spec))
+        plant = run_plant(scenario(tmp_path, **spec))
         return {
             key: (
                 row.published,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
+from helpers import FIXTURES, plant_scenario
 
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -16,6 +17,7 @@ from sim.models.events import Arrival
 from sim.models.links.nr5g import Grid, Nr5gLink, spectral_efficiency
 from sim.models.message import Message, Packet
 from sim.models.mqtt.routing import Route
+from sim.scenario.loader import load_scenario
 from sim.scenario.profiles import prbs_for
 from sim.scenario.schema import Nr5gNetwork, Scenario
 
@@ -168,20 +170,18 @@ def test_harq_retransmission_comes_one_tdd_period_later() -> None:
 def scenario(
     network: dict, streams: dict, count: int = 1, duration: str = "20s", **extra
 ) -> Scenario:
-    return Scenario.model_validate(
-        {
-            "name": "nr",
-            "duration": duration,
-            "warmup": "1s",
-            "seed": 5,
-            "networks": {"cell": {"kind": "nr5g", **network}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-            "machines": {
-                "m": {"count": count, "network": "cell", "broker": "b", "streams": streams}
-            },
-            "subscribers": {"sub": {"broker": "b", "topics": ["#"]}},
-            **extra,
-        }
+    """``count`` machines ``m`` on 5G cell ``cell`` (``network`` over its profile) publishing
+    ``streams`` to a free broker and subscriber ``sink``."""
+    return plant_scenario(
+        name="nr",
+        duration=duration,
+        warmup="1s",
+        seed=5,
+        network={"kind": "nr5g", **network},
+        net="cell",
+        streams=streams,
+        count=count,
+        **extra,
     )
 
 
@@ -287,7 +287,7 @@ def test_round_robin_shares_a_saturated_cell_equally() -> None:
         )
     )
     plant.run()
-    row = plant.rows[("m", "s", "sub")]
+    row = plant.rows[("m", "s", "sink")]
     instances = np.asarray(row.delivered_instance)
     first, second = (np.count_nonzero(instances == i) for i in (0, 1))
     assert first == pytest.approx(second, rel=0.02)
@@ -331,10 +331,10 @@ def test_a_slice_keeps_its_share_under_overload() -> None:
                         "streams": {"j": {"topic": "r/{id}", "every": "4ms", "payload": "120B"}},
                     },
                 },
-                "subscribers": {"sub": {"broker": "b", "topics": ["#"]}},
+                "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
             }
         )
-        row = run_scenario(sc).stream("robot", "j", "sub")
+        row = run_scenario(sc).stream("robot", "j", "sink")
         return row.delivered / row.published, row.latency("p99")
 
     video = {"machines": ["camera"], "share": "10%", "priority": 2}
@@ -349,10 +349,6 @@ def test_a_slice_keeps_its_share_under_overload() -> None:
 
 def test_conservation_and_determinism_on_the_contract_5g_line() -> None:
     """line3-5g (sa-midband, configured grant) runs; every row balances; same seed, same numbers."""
-    from helpers import FIXTURES
-
-    from sim.scenario.loader import load_scenario
-
     sc = load_scenario(FIXTURES / "line3-5g.yaml", {"duration": "4s", "replications": 1})
     first = run_scenario(sc).to_dict()["streams"]
     second = run_scenario(sc).to_dict()["streams"]

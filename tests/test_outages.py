@@ -23,30 +23,26 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from helpers import (
+    FREE_BROKER,
+    in_publish_order,
+    parametric,
+    run_plant,
+    seconds,
+    written_scenario,
+)
 
 from sim.engine import Plant
-from sim.metrics.collector import Row
 from sim.scenario.errors import ScenarioError
-from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
 
 L = 0.010
 T = 0.100
 MIN_RTO = 0.200
-FREE = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 EXACT = 1e-9
 
 
 # ------------------------------------------------------------------------------------- helpers
-
-
-def seconds(value: float) -> str:
-    return f"{value!r}s"
-
-
-def parametric(latency: str = "10ms", **fields: Any) -> dict[str, Any]:
-    return {"kind": "parametric", "latency": latency, "overhead": "0B", **fields}
 
 
 def outage(start: float, duration: float) -> list[dict[str, str]]:
@@ -55,11 +51,10 @@ def outage(start: float, duration: float) -> list[dict[str, str]]:
 
 def scenario(tmp_path: Path, **spec: Any) -> Scenario:
     """Write the scenario as YAML next to the test and load it as a user's file is loaded."""
-    data: dict[str, Any] = {"name": "outages", "duration": "10s", "seed": 2, "brokers": {"b": FREE}}
-    data.update(spec)
-    path = tmp_path / f"scenario-{len(list(tmp_path.iterdir()))}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return load_scenario(path)
+    return written_scenario(
+        tmp_path,
+        {"name": "outages", "duration": "10s", "seed": 2, "brokers": {"b": FREE_BROKER}, **spec},
+    )
 
 
 def machine(qos: int, network: str = "mnet", keep_alive: str = "10s", **fields: Any) -> dict:
@@ -79,14 +74,6 @@ def phase(tmp_path: Path, spec: dict[str, Any]) -> float:
     return source.nominal
 
 
-def run(sc: Scenario) -> Plant:
-    """Build and run the plant; its records are taken, so conservation is checked on every run."""
-    plant = Plant(sc)
-    plant.run()
-    plant.records()
-    return plant
-
-
 def disconnections(plant: Plant, name: str) -> int:
     (conn,) = [c for c in plant.connections if c.name == name]
     return conn.disconnections
@@ -94,12 +81,6 @@ def disconnections(plant: Plant, name: str) -> int:
 
 def releases(p: float, until: float) -> np.ndarray:
     return p + T * np.arange(math.floor((until - p) / T) + 1)
-
-
-def ordered(row: Row) -> tuple[np.ndarray, np.ndarray]:
-    published = np.asarray(row.delivered_published_at)
-    order = np.argsort(published, kind="stable")
-    return published[order], np.asarray(row.delivered_at)[order]
 
 
 def retransmitted(left: float, transit: float, end: float) -> float:
@@ -158,12 +139,12 @@ def test_a_short_outage_is_ridden_out_by_tcp(tmp_path: Path, qos: int) -> None:
     p = phase(tmp_path, spec)
     start, end = p + 1.05, p + 1.05 + 1.2
     spec["networks"]["mnet"]["outages"] = outage(start, 1.2)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
 
     assert disconnections(plant, "m[0]") == 0
     assert not row.dropped_at
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     expected = np.maximum.accumulate([through(t, L, start, end) for t in published])
     np.testing.assert_allclose(delivered, expected, rtol=0, atol=EXACT)
     first = published[published > start][0]
@@ -212,7 +193,7 @@ def test_a_long_outage_on_the_machines_network(tmp_path: Path, qos: int) -> None
     p = phase(tmp_path, spec)
     start = p + 2.05
     spec["networks"]["mnet"]["outages"] = outage(start, 60.0)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     assert disconnections(plant, "m[0]") == 1
 
@@ -242,7 +223,7 @@ def test_a_long_outage_on_the_machines_network(tmp_path: Path, qos: int) -> None
     np.testing.assert_allclose(
         [d for _, d in resumed], connected + first + exchange * rounds, rtol=0, atol=EXACT
     )
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     on_time = (published + L <= start) | (published >= connected + 2.0)
     np.testing.assert_allclose(
         delivered[on_time] - published[on_time], first, rtol=0, atol=EXACT
@@ -263,7 +244,7 @@ def test_the_reconnection_wait_stops_doubling_at_max_reconnect_delay(tmp_path: P
     p = phase(tmp_path, spec)
     start = p + 2.05
     spec["networks"]["mnet"]["outages"] = outage(start, 60.0)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     lost = p + 2.0 + L + 15.0
     connected = reconnection(lost, start + 60.0, longest=4.0) + 4 * L
@@ -299,7 +280,7 @@ def test_an_outage_during_the_reconnection_backoff_is_no_new_disconnection(
         "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
     }
     p = phase(tmp_path, {**spec, "networks": {"mnet": parametric()}})
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     times = releases(p, 30.0)
     heard = times[times + L < 10.0].max() + L
@@ -339,11 +320,11 @@ def test_a_subscriber_still_works_one_message_at_a_time_after_an_outage(
     }
     start, end = 2.0, 3.0
     spec["networks"]["snet"]["outages"] = outage(start, 1.0)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     assert disconnections(plant, "subscriber:sink") == 0
     assert not row.dropped_at
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     arrivals = np.maximum.accumulate([through(t + L, L, start, end) for t in published])
     starts = []
     for arrival in arrivals:
@@ -363,7 +344,7 @@ def subscriber_outage(
     (``keep_alive`` 10 s), whose network is down for 20 s from 25.5 s, or from p + 25.05 s."""
     spec: dict[str, Any] = {
         "duration": "60s",
-        "brokers": {"b": {**FREE, **broker}},
+        "brokers": {"b": {**FREE_BROKER, **broker}},
         "networks": {"mnet": parametric(), "snet": parametric()},
         "machines": {"m": machine(1)},
         "subscribers": {
@@ -379,7 +360,7 @@ def subscriber_outage(
     p = phase(tmp_path, spec)
     start = p + 25.05 if start_after_phase else 25.5
     spec["networks"]["snet"]["outages"] = outage(start, 20.0)
-    return run(scenario(tmp_path, **spec)), p, start
+    return run_plant(scenario(tmp_path, **spec)), p, start
 
 
 @pytest.mark.parametrize("queue_qos0", [False, True])
@@ -405,7 +386,7 @@ def test_a_long_outage_on_a_qos0_subscribers_network(tmp_path: Path, queue_qos0:
     caught = times[(times + 2 * L > start) & (times + L < lost)]
     away = times[(times + L >= lost) & (times + L < connect)]
     dropped = np.sort(row.dropped_published_at)
-    published, delivered = ordered(row)
+    published, delivered = in_publish_order(row)
     if queue_qos0:
         np.testing.assert_allclose(dropped, caught, rtol=0, atol=EXACT)
         late = (published + L >= lost) & (published + L < connect)
@@ -476,7 +457,7 @@ def test_a_long_outage_on_a_bridges_network(tmp_path: Path, bridge_qos: int) -> 
     wan = 8e-3
     spec: dict[str, Any] = {
         "duration": "60s",
-        "brokers": {"edge": FREE, "central": FREE},
+        "brokers": {"edge": FREE_BROKER, "central": FREE_BROKER},
         "networks": {"mnet": parametric(), "wan": parametric(latency="8ms")},
         "machines": {"m": machine(1, broker="edge")},
         "bridges": {
@@ -497,11 +478,11 @@ def test_a_long_outage_on_a_bridges_network(tmp_path: Path, bridge_qos: int) -> 
     p = phase(tmp_path, spec)
     start = p + 2.05
     spec["networks"]["wan"]["outages"] = outage(start, 30.0)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     assert disconnections(plant, "bridge:up") == 1
     local, far = plant.rows[("m", "s", "local")], plant.rows[("m", "s", "far")]
     assert not local.dropped_at and not local.resumed
-    published, delivered = ordered(local)
+    published, delivered = in_publish_order(local)
     np.testing.assert_allclose(delivered - published, L, rtol=0, atol=EXACT)
 
     lost = p + 2.0 + L + wan + 15.0
@@ -509,7 +490,7 @@ def test_a_long_outage_on_a_bridges_network(tmp_path: Path, bridge_qos: int) -> 
     assert connected == pytest.approx(lost + 31.0 + 4 * wan)
     times = releases(p, 60.0)
     away = times[(times + L + wan > start) & (times + L < connected)]
-    published, delivered = ordered(far)
+    published, delivered = in_publish_order(far)
     if bridge_qos:
         assert not far.dropped_at
         resumed = sorted(far.resumed)
@@ -531,7 +512,7 @@ def test_a_bridges_reconnection_is_late_only_for_the_rows_behind_it(tmp_path: Pa
     while the central subscriber's counts the forwarded backlog."""
     spec: dict[str, Any] = {
         "duration": "60s",
-        "brokers": {"edge": FREE, "central": FREE},
+        "brokers": {"edge": FREE_BROKER, "central": FREE_BROKER},
         "networks": {"mnet": parametric(), "wan": parametric(latency="8ms")},
         "machines": {"m": machine(1, broker="edge")},
         "bridges": {
@@ -551,7 +532,7 @@ def test_a_bridges_reconnection_is_late_only_for_the_rows_behind_it(tmp_path: Pa
     }
     p = phase(tmp_path, spec)
     spec["networks"]["wan"]["outages"] = outage(p + 2.05, 30.0)
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     historian = plant.rows[("m", "s", "historian")]
     assert not historian.dropped_at
     assert len(plant.rows[("m", "s", "far")].resumed) > 400
@@ -591,7 +572,7 @@ def test_an_idle_subscriber_is_kept_alive_by_its_pings(
             }
         },
     }
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     assert disconnections(plant, "subscriber:sink") == 1
     lost = ping + L + 1.5 * keep_alive
@@ -613,7 +594,7 @@ def test_a_busy_publisher_is_heard_through_its_publishes(tmp_path: Path) -> None
         "machines": {"m": machine(0)},
         "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
     }
-    plant = run(scenario(tmp_path, **spec))
+    plant = run_plant(scenario(tmp_path, **spec))
     row = plant.rows[("m", "s", "sink")]
     assert disconnections(plant, "m[0]") == 1
     delivered = np.asarray(row.delivered_at)
@@ -664,7 +645,7 @@ def test_max_reconnect_delay_below_reconnect_delay_is_refused(tmp_path: Path, ow
     every client block, with the block's path in the error."""
     client = {"reconnect_delay": "10s", "max_reconnect_delay": "5s"}
     spec: dict[str, Any] = {
-        "brokers": {"b": FREE, "c": FREE},
+        "brokers": {"b": FREE_BROKER, "c": FREE_BROKER},
         "networks": {"mnet": parametric()},
         "machines": {"m": machine(0)},
         "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import FIXTURES, assert_within_ci, batch_estimates
+from helpers import FIXTURES, assert_within_ci, batch_estimates, plant_scenario
 from scipy import stats
 
 from sim.engine import Plant, run_replication, run_scenario
@@ -55,37 +55,22 @@ def queue_scenario(
     The default network is a 10 Mbit/s FIFO with no latency and no framing overhead: a message of
     ``b`` bytes is served in ``8 b / 1e7`` s. The default broker costs nothing.
     """
-    return Scenario.model_validate(
-        {
-            "name": "queue",
-            "duration": f"{duration}s",
-            "warmup": f"{warmup}s",
-            "seed": seed,
-            "replications": replications,
-            "networks": {
-                "wire": network
-                or {"kind": "parametric", "latency": "0s", "rate": "10Mbps", "overhead": "0B"}
-            },
-            "brokers": {
-                "b": broker or {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
-            },
-            "machines": {
-                "source": {
-                    "count": count,
-                    "network": "wire",
-                    "broker": "b",
-                    "streams": {
-                        "s": {
-                            "topic": "q/{id}",
-                            "poisson": f"{arrivals}/s",
-                            "payload": payload,
-                            "qos": 0,
-                        }
-                    },
-                }
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["q/#"]}},
-        }
+    return plant_scenario(
+        name="queue",
+        duration=f"{duration}s",
+        warmup=f"{warmup}s",
+        seed=seed,
+        replications=replications,
+        network=network
+        or {"kind": "parametric", "latency": "0s", "rate": "10Mbps", "overhead": "0B"},
+        broker=broker,
+        count=count,
+        streams={
+            "s": {"topic": "q/{id}", "poisson": f"{arrivals}/s", "payload": payload, "qos": 0}
+        },
+        subscribers={"sink": {"broker": "b", "topics": ["q/#"]}},
+        net="wire",
+        machine="source",
     )
 
 

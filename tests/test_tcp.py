@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+from helpers import plant_scenario
 
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -181,27 +182,15 @@ def test_fast_retransmit_on_ethernet(feeders: int) -> None:
 def lossy_scenario(
     every: str, loss: str, duration: str, tcp: dict[str, Any] | None = None
 ) -> Scenario:
-    data: dict[str, Any] = {
-        "name": "lossy",
-        "duration": duration,
-        "warmup": "1s",
-        "seed": 4,
-        "networks": {
-            "net": {"kind": "parametric", "latency": "2ms", "loss": loss, "overhead": "0B"}
-        },
-        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-        "machines": {
-            "m": {
-                "network": "net",
-                "broker": "b",
-                "streams": {"s": {"topic": "t", "every": every, "payload": "100B"}},
-            }
-        },
-        "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-    }
-    if tcp is not None:
-        data["tcp"] = tcp
-    return Scenario.model_validate(data)
+    return plant_scenario(
+        name="lossy",
+        duration=duration,
+        warmup="1s",
+        seed=4,
+        network={"kind": "parametric", "latency": "2ms", "loss": loss, "overhead": "0B"},
+        streams={"s": {"topic": "t", "every": every, "payload": "100B"}},
+        **({"tcp": tcp} if tcp is not None else {}),
+    )
 
 
 def loss_events(plant: Plant, base: float, period: float) -> np.ndarray:
@@ -323,22 +312,12 @@ def test_window_limits_a_large_message_to_one_window_per_round_trip(
     back after RTT = 40 ms, which let out segments up to byte 62780 + 64000 (43 more), and the last
     17 after another RTT: ceil(103 / 43) = 3 windows, so 2 RTTs = 80 ms extra: latency 100 ms.
     With a 1 MB window the whole message leaves at once: 20 ms."""
-    scenario = Scenario.model_validate(
-        {
-            "name": "window",
-            "duration": "5s",
-            "tcp": {"window": window},
-            "networks": {"net": {"kind": "parametric", "latency": "20ms"}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-            "machines": {
-                "m": {
-                    "network": "net",
-                    "broker": "b",
-                    "streams": {"s": {"topic": "t", "every": "1s", "payload": "150kB"}},
-                }
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    scenario = plant_scenario(
+        name="window",
+        duration="5s",
+        tcp={"window": window},
+        network={"kind": "parametric", "latency": "20ms"},
+        streams={"s": {"topic": "t", "every": "1s", "payload": "150kB"}},
     )
     results = run_scenario(scenario)
     row = results.stream(*KEY)
@@ -381,23 +360,13 @@ def test_window_limited_throughput_and_conservation() -> None:
     rate, whatever the link's capacity (unlimited here). The rest wait in the sender's socket: they
     are in flight, not lost (published = delivered + in flight), and the window's throughput shows
     as the delivery rate (to one window of messages)."""
-    scenario = Scenario.model_validate(
-        {
-            "name": "window-limited",
-            "duration": "5s",
-            "warmup": "1s",
-            "tcp": {"window": "10kB"},
-            "networks": {"net": {"kind": "parametric", "latency": "10ms", "overhead": "0B"}},
-            "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-            "machines": {
-                "m": {
-                    "network": "net",
-                    "broker": "b",
-                    "streams": {"s": {"topic": "t", "every": "1ms", "payload": "1000B"}},
-                }
-            },
-            "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    scenario = plant_scenario(
+        name="window-limited",
+        duration="5s",
+        warmup="1s",
+        tcp={"window": "10kB"},
+        network={"kind": "parametric", "latency": "10ms", "overhead": "0B"},
+        streams={"s": {"topic": "t", "every": "1ms", "payload": "1000B"}},
     )
     row = run_scenario(scenario, keep_samples=False).stream(*KEY)
     assert row.published == 4000

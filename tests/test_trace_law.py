@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from helpers import DETERMINISTIC6G
+from helpers import DETERMINISTIC6G, plant, quantile_interval, run_plant
 
 from sim.cli import main
-from sim.engine import Plant
 from sim.models.draws import Draws, component_rng
 from sim.models.laws import sampler
 from sim.scenario.errors import ScenarioError
@@ -35,28 +34,17 @@ STANDARD_ERRORS = 3.0
 def scenario_data(latency: Any, *, every: str = "20ms", duration: str = "10s") -> dict[str, Any]:
     """One machine sending 100 B every ``every`` across parametric network ``net`` (no rate limit,
     so the latency law alone sets the delay) to a free broker and one subscriber."""
-    return {
-        "name": "trace",
-        "duration": duration,
-        "seed": 5,
-        "networks": {"net": {"kind": "parametric", "latency": latency}},
-        "brokers": {"b": {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}},
-        "machines": {
-            "m": {
-                "network": "net",
-                "broker": "b",
-                "streams": {"s": {"topic": "t", "every": every, "payload": "100B"}},
-            }
-        },
-        "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
-    }
+    return plant(
+        name="trace",
+        duration=duration,
+        seed=5,
+        network={"kind": "parametric", "latency": latency},
+        streams={"s": {"topic": "t", "every": every, "payload": "100B"}},
+    )
 
 
 def latencies(scenario: Scenario) -> np.ndarray:
-    plant = Plant(scenario)
-    plant.run()
-    plant.records()
-    row = plant.rows[("m", "s", "sink")]
+    row = run_plant(scenario).rows[("m", "s", "sink")]
     return np.asarray(row.delivered_at) - np.asarray(row.delivered_published_at)
 
 
@@ -92,9 +80,10 @@ def test_reference_histogram_has_the_published_percentiles() -> None:
 
 def test_a_parametric_network_with_a_measured_trace_delivers_its_percentiles() -> None:
     """A parametric network with ``latency: {trace: 2a uplink}`` and no rate limit, one machine
-    sending 100 B every 20 ms for 400 s (20,000 messages): the delivered latencies' p50, p95 and p99
-    are within 5 % of the histogram's (and of the published 6.41 / 7.82 / 9.95 ms), and their mean
-    is the histogram's mean (sum of weight x bin middle) within 3 standard errors.
+    sending 100 B every 20 ms for 400 s (20,000 messages): the histogram's p50, p95 and p99 (the
+    published 6.41 / 7.82 / 9.95 ms) lie within the run's distribution-free confidence intervals of
+    those percentiles (order statistics), and the histogram's mean (sum of weight x bin middle)
+    within 3 standard errors of the run's mean.
 
     Every 20 ms, not the measurement's 10 ms: the histogram reaches 14 ms, so at 10 ms a message
     drawn late could still be on its way when the next one, drawn early, arrives, and TCP would
@@ -106,11 +95,10 @@ def test_a_parametric_network_with_a_measured_trace_delivers_its_percentiles() -
     latency_ms = latencies(scenario) * 1e3
     assert latency_ms.size >= 19_900
     assert latency_ms.max() < 14.0 + 1e-9
-    for q, published in PUBLISHED_2A_UL_MS.items():
-        simulated = float(np.percentile(latency_ms, q))
-        expected = histogram_percentile(UPLINK_2A, q / 100)
-        assert simulated == pytest.approx(expected, rel=0.05)
-        assert simulated == pytest.approx(published, rel=0.05)
+    for q in PUBLISHED_2A_UL_MS:
+        low, high = quantile_interval(latency_ms, q / 100)
+        assert low <= histogram_percentile(UPLINK_2A, q / 100) <= high, (q, low, high)
+        assert high - low < 0.1 * histogram_percentile(UPLINK_2A, q / 100)  # narrow enough to tell
     table = np.loadtxt(UPLINK_2A)
     middles = (table[:-1, 0] + table[1:, 0]) / 2
     mean = float(np.dot(table[:-1, 1], middles) / table[:-1, 1].sum())

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+from helpers import plant_scenario
 from scipy.optimize import brentq
 
 from sim.engine import Plant, run_replication, run_scenario
@@ -29,7 +30,6 @@ SLOT = 9e-6
 SIFS = 16e-6
 DIFS = SIFS + 2 * SLOT
 ACK = 20e-6 + 14 * 8 / 24e6  # legacy OFDM preamble and SIGNAL, 14 B at the basic rate
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
 
 
 def frame_time(ip_bytes: float) -> float:
@@ -49,24 +49,16 @@ def wifi_scenario(
 ) -> Scenario:
     """``count`` machines ``m`` on Wi-Fi network ``wlan`` publishing ``stream`` (topic ``p/{id}``)
     to a broker that costs nothing; by default one subscriber ``sink`` next to the broker."""
-    return Scenario.model_validate(
-        {
-            "name": "wifi",
-            "duration": duration,
-            "warmup": warmup,
-            "seed": seed,
-            "networks": {"wlan": {"kind": "wifi", **network}},
-            "brokers": {"b": FREE_BROKER},
-            "machines": {
-                "m": {
-                    "count": count,
-                    "network": "wlan",
-                    "broker": "b",
-                    "streams": {"s": {"topic": "p/{id}", **stream}},
-                }
-            },
-            "subscribers": subscribers or {"sink": {"broker": "b", "topics": ["#"]}},
-        }
+    return plant_scenario(
+        name="wifi",
+        duration=duration,
+        warmup=warmup,
+        seed=seed,
+        network={"kind": "wifi", **network},
+        net="wlan",
+        streams={"s": {"topic": "p/{id}", **stream}},
+        count=count,
+        subscribers=subscribers,
     )
 
 
