@@ -175,24 +175,30 @@ def test_every_shipped_and_contract_scenario_is_accepted(path: Path) -> None:
 
 
 def test_check_jsonschema_accepts_every_shipped_file(tmp_path: Path) -> None:
-    """As the README tells a user to check files: the schema written out, then check-jsonschema
-    (which reads YAML with ruamel and matches patterns with regress, an ECMA-262 engine)."""
+    """As the README tells a user to check files, `factory5g schema | check-jsonschema
+    --schemafile - FILES` (check-jsonschema reads YAML with ruamel and matches patterns with
+    regress, an ECMA-262 engine), and with the schema written to a file."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "sim", "schema"], capture_output=True, text=True, check=True
+    ).stdout
     schema = tmp_path / "factory5g.schema.json"
     assert main(["schema", "--out", str(schema)]) == 0
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--schemafile",
-            str(schema),
-            *map(str, SHIPPED + CONTRACT),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    for source, stdin in (("-", printed), (str(schema), None)):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "check_jsonschema",
+                "--schemafile",
+                source,
+                *map(str, SHIPPED + CONTRACT),
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 BASE = read(FIXTURES / "line3-intranet.yaml")
