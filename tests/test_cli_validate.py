@@ -86,7 +86,7 @@ BROKEN = {
     ),
     "negative rate": (
         "networks:\n  wan: {rate: -50Mbps}\n",
-        ["networks.wan.rate", "greater than 0", "'-50Mbps'"],
+        ["networks.wan.rate", "must be at least 1 kbit/s", "'-50Mbps'"],
     ),
     "unit that is not a time": (
         "machines:\n  robot:\n    streams:\n      joints: {every: 4 parsecs}\n",

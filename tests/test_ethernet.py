@@ -355,7 +355,7 @@ def test_rates_outside_10mbps_to_10gbps_are_refused(
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     assert caught.value.path == "networks.lan.rate"
-    assert caught.value.message == message
+    assert caught.value.message == f"{message} (Ethernet from 10 Mbit/s to 10 Gbit/s is modelled)"
 
 
 # ------------------------------------------------------------------------------ whole plants

@@ -26,8 +26,8 @@ class Link(BaseModel):
     """A tiny scenario block with one delay law and one payload law."""
 
     model_config = ConfigDict(validate_default=True)  # the written default goes through law_type
-    latency: law_type(TIME)  # type: ignore[valid-type]
-    payload: law_type(SIZE) = "200B"  # type: ignore[valid-type]
+    latency: law_type(TIME, 3600.0, "an hour")  # type: ignore[valid-type]
+    payload: law_type(SIZE, 1e9, "a GB") = "200B"  # type: ignore[valid-type]
 
 
 def latency(written: object):

@@ -344,14 +344,15 @@ def test_ethernet_two_hops_exponential_sizes_follow_the_tandem_recursion() -> No
     independent draws), so no product form applies; a long frame followed by a short one that queued
     behind it makes the short one wait at hop 2. The exact law is the sample path: with
     d1_n = max(a_n, d1_{n-1}) + S_n and d2_n = max(d1_n, d2_{n-1}) + S_n, every message must be
-    delivered at d2_n (to 1e-9 s). A large MTU keeps each message in one frame; 1-hop sojourns must
+    delivered at d2_n (to 1e-9 s). Jumbo frames (MTU 9216 B) keep each message in one frame: a
+    size of mean 500 B exceeds a segment with probability e^(-9176/500) = 1e-8; 1-hop sojourns must
     follow the single-queue recursion, and some messages must actually wait at hop 2.
     """
-    network = ethernet(2, mtu="1000000B")
+    network = ethernet(2, mtu="9216B")
     plant = Plant(
         queue_scenario(
-            arrivals=700,
-            payload={"exponential": "1250B"},
+            arrivals=1500,
+            payload={"exponential": "500B"},
             network=network,
             seed=15,
             warmup=0.0,

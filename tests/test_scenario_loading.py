@@ -273,7 +273,10 @@ def test_negative_rate_is_refused(tmp_path: Path) -> None:
     """A rate must be positive; the message shows the value as written."""
     error = problem_of(mutated(tmp_path, "networks:\n  wan: {rate: -5Mbps}\n"))
     assert error.path == "networks.wan.rate"
-    assert error.message == "must be greater than 0, got '-5Mbps'"
+    assert error.message == (
+        "must be at least 1 kbit/s, got '-5Mbps' "
+        "(from 1 kbit/s to 1.6 Tbit/s, the fastest Ethernet, IEEE 802.3dj)"
+    )
 
 
 def test_unknown_time_unit_names_field_and_value(tmp_path: Path) -> None:
@@ -287,10 +290,12 @@ def test_unknown_time_unit_names_field_and_value(tmp_path: Path) -> None:
 
 
 def test_bound_with_a_unit_is_written_with_its_unit(tmp_path: Path) -> None:
-    """The MTU bound is 576 bytes, and says so."""
+    """The MTU bound is 576 bytes, and says so, and why."""
     error = problem_of(mutated(tmp_path, "networks:\n  wan: {mtu: 100B}\n"))
     assert error.path == "networks.wan.mtu"
-    assert error.message == "must be at least 576 B, got '100B'"
+    assert error.message == (
+        "must be at least 576 B, got '100B' (IP needs 576 bytes, RFC 791; jumbo frames carry 9216)"
+    )
 
 
 def test_law_errors_point_at_the_written_parameter(tmp_path: Path) -> None:
@@ -366,12 +371,56 @@ def test_missing_key_names_its_parent(tmp_path: Path) -> None:
 
 
 def test_non_text_names_are_explained(tmp_path: Path) -> None:
-    """YAML reads an unquoted 'no' as false; a machine named that way is told to use quotes."""
-    text = BASELINE.read_text(encoding="utf-8").replace("  vision:\n", "  no:\n")
-    error = problem_of(write(tmp_path, "no.yaml", text))
+    """YAML reads an unquoted 'false' as a boolean; a machine named that way is told to use
+    quotes."""
+    text = BASELINE.read_text(encoding="utf-8").replace("  vision:\n", "  false:\n")
+    error = problem_of(write(tmp_path, "false.yaml", text))
     assert error.path == "machines"
     assert "false" in error.message
     assert "quotes" in error.message
+
+
+@pytest.mark.parametrize(
+    ("written", "refused"),
+    [
+        pytest.param("seed: 1:30", "seed: expected a whole number, got '1:30'", id="no base 60"),
+        pytest.param(
+            "machines: {robot: {streams: {joints: {qos: yes}}}}",
+            "machines.robot.streams.joints.qos: must be 0, 1 or 2, got 'yes'",
+            id="yes is text",
+        ),
+        pytest.param(
+            "machines: {robot: {streams: {joints: {retain: on}}}}",
+            "machines.robot.streams.joints.retain: expected true or false, got 'on'",
+            id="on is text",
+        ),
+    ],
+)
+def test_plain_scalars_read_as_yaml_1_2(tmp_path: Path, written: str, refused: str) -> None:
+    """Scenario files are read with YAML 1.2's core schema, as editors read them: no base-60
+    numbers, and only true/false are booleans, so 'yes' and 'on' are text that a QoS or a flag
+    refuses."""
+    baseline_copy(tmp_path)
+    path = write(tmp_path, "case.yaml", f"extends: line3-intranet.yaml\n{written}\n")
+    assert str(problem_of(path)).startswith(f"{path}: {refused}")
+
+
+def test_yaml_1_2_numbers_and_dates(tmp_path: Path) -> None:
+    """'012' is twelve (not octal ten), '0o17' octal fifteen, and a date is text."""
+    baseline_copy(tmp_path)
+    path = write(
+        tmp_path, "case.yaml", "extends: line3-intranet.yaml\nseed: 012\nname: 2026-01-01\n"
+    )
+    scenario = load_scenario(path)
+    assert (scenario.seed, scenario.name) == (12, "2026-01-01")
+    path.write_text("extends: line3-intranet.yaml\nseed: 0o17\n", encoding="utf-8")
+    assert load_scenario(path).seed == 15
+
+
+def test_no_is_a_name_in_yaml_1_2(tmp_path: Path) -> None:
+    """A machine class called 'no' (Norway's line?) is a name, not false."""
+    text = BASELINE.read_text(encoding="utf-8").replace("  vision:\n", "  no:\n")
+    assert "no" in load_scenario(write(tmp_path, "no.yaml", text)).machines
 
 
 # ------------------------------------------------------------------------------ files and YAML

@@ -214,8 +214,8 @@ def test_busy_connection_loses_about_one_round_trip_per_loss() -> None:
     lost meanwhile (one of the three messages carrying the duplicate ACKs, or the resend: about
     4 x 0.5 % = 2 % of the losses). So the median extra delay of a lost message is 7 ms and at
     least 90 % of them take exactly 7 ms; all are far below the 204 ms timeout but for resends lost
-    again. With fast retransmit switched off (a threshold of 1000 later segments, one second's
-    worth) every loss costs at least the RTO of 204 ms."""
+    again. With fast retransmit switched off (a threshold of 300 later segments, Linux's largest,
+    0.3 s worth) every loss costs at least the RTO of 204 ms."""
     fast = Plant(lossy_scenario("1ms", "0.5%", "61s"), 0)
     fast.run()
     extra = loss_events(fast, 0.002, 0.001)
@@ -229,7 +229,7 @@ def test_busy_connection_loses_about_one_round_trip_per_loss() -> None:
     assert row.dropped == 0
     assert row.published == row.delivered + row.in_flight == 60_000
 
-    slow = Plant(lossy_scenario("1ms", "0.5%", "61s", {"dupack_threshold": 1000}), 0)
+    slow = Plant(lossy_scenario("1ms", "0.5%", "61s", {"dupack_threshold": 300}), 0)
     slow.run()
     assert loss_events(slow, 0.002, 0.001).min() >= 0.204 - 1e-9
 
@@ -374,3 +374,18 @@ def test_window_limited_throughput_and_conservation() -> None:
     assert row.published == row.delivered + row.in_flight
     assert row.throughput_msg_s == pytest.approx(500.0, abs=10 / 4)
     assert row.in_flight > 1500
+
+
+def test_the_retransmission_timer_doubles_up_to_120_seconds() -> None:
+    """RFC 6298 5.5 doubles the timer after each timeout; Linux stops at TCP_RTO_MAX = 120 s. From
+    RTO = 0.2 s the timers are 0.2, 0.4, ..., 102.4 s (ten of them, 204.6 s in all), then 120 s
+    each: eleven timeouts take 324.6 s, a thousand 204.6 + 990 x 120 s (not 0.2 x 2^1000)."""
+    from sim.models.links.base import MAX_RTO, backoff
+
+    assert MAX_RTO == 120.0
+    assert backoff(0.2, 0) == 0.0
+    assert backoff(0.2, 1) == pytest.approx(0.2)
+    assert backoff(0.2, 10) == pytest.approx(0.2 * (2**10 - 1))
+    assert backoff(0.2, 11) == pytest.approx(204.6 + 120.0)
+    assert backoff(0.2, 1000) == pytest.approx(204.6 + 990 * 120.0)
+    assert backoff(150.0, 3) == pytest.approx(360.0)

@@ -93,11 +93,12 @@ def bianchi(n: int, config: WifiNetwork, payload: float) -> tuple[float, float]:
 def saturated(n: int, until: float = 8.0, warmup: float = 1.0) -> tuple[float, float]:
     """Throughput (bit/s of IP packet) and collision probability of ``n`` saturated stations,
     driven directly: background stations of 1500 B packets each offered 100 Mbit/s (far above the
-    channel's capacity, so their queues never empty), no retry limit in practice (1000)."""
+    channel's capacity, so their queues never empty), no retry limit in practice (255, the most
+    802.11 allows: a frame colliding 255 times in a row does not happen here)."""
     config = WifiNetwork.model_validate(
         {
             "kind": "wifi",
-            "retry_limit": 1000,
+            "retry_limit": 255,
             "background": {"count": n, "rate": "100Mbps", "size": "1500B"},
         }
     )

@@ -33,7 +33,7 @@ from pydantic_core import PydanticUndefined
 
 from sim.scenario import laws
 from sim.scenario.laws import LawOf
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, limit_reason
 from sim.scenario.units import Quantity, Sign
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -109,6 +109,10 @@ class _Builder:
         for field_name, info in model.model_fields.items():
             key = info.alias or field_name
             properties[key] = self.field(info)
+            reason = limit_reason(model, field_name)
+            if reason:
+                text = properties[key].get("description", "")
+                properties[key]["description"] = f"{text} (bounds: {reason})".lstrip()
             if field_name in filled:
                 text = properties[key].get("description", "")
                 properties[key]["description"] = f"{text} (default: the profile's)".lstrip()

@@ -37,10 +37,10 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -49,16 +49,18 @@ from pydantic import (
     model_validator,
 )
 
+from sim.scenario.files import not_a_regular_file, read_bytes, shown
 from sim.scenario.units import TIME, TIME_UNITS, Quantity
 
 if TYPE_CHECKING:
     import numpy as np
 
 Z99 = 2.3263478740408408  # standard normal 99th percentile
+MAX_LOGNORMAL_SPREAD = 1000.0  # p99 / median; the DETERMINISTIC6G 2a uplink is 1.55
 
 
 class _Law(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Constant(_Law):
@@ -101,6 +103,11 @@ class Lognormal(_Law):
     def _spread(self) -> Lognormal:
         if self.p99 <= self.median:
             raise ValueError("lognormal: p99 must be above the median")
+        if self.p99 > MAX_LOGNORMAL_SPREAD * self.median:
+            raise ValueError(
+                f"lognormal: p99 may be at most {MAX_LOGNORMAL_SPREAD:g} times the median "
+                "(measured delays spread 1.1 to 10 times; wider laws draw beyond any float)"
+            )
         return self
 
     @property
@@ -187,32 +194,37 @@ class TraceData:
 _SEPARATOR = re.compile(r"\s*,\s*|\s+")
 
 
+MAX_TRACE_BYTES = 50_000_000  # a few million delays; the DETERMINISTIC6G histograms are 2 kB
+
+
 def read_trace(file: str | os.PathLike[str]) -> TraceData:
     """The trace in ``file``, read once per path (and again only if the file changes).
 
     Raises :class:`ValueError` with a message naming the file and, for a bad line, its number.
     """
+    if "\x00" in os.fspath(file):
+        raise ValueError(f"trace: the file name {shown(file)!r} contains a NUL byte")
     path = os.path.abspath(file)
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        raise ValueError(f"trace: file {path} not found") from None
-    except OSError as err:
-        raise ValueError(f"trace: cannot read file {path}: {err.strerror or err}") from None
-    return _read_trace(path, stat.st_mtime_ns, stat.st_size)
+    problem = not_a_regular_file(path, "trace file")
+    if problem == "file not found":
+        raise ValueError(f"trace: file {shown(path)} not found")
+    if problem is not None:
+        raise ValueError(f"trace: {shown(path)} {problem}")
+    info = os.stat(path)
+    return _read_trace(path, info.st_mtime_ns, info.st_size)
 
 
 @lru_cache(maxsize=64)
 def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
-    where = f"trace: file {path}"
-    if os.path.isdir(path):
-        raise ValueError(f"trace: {path} is a directory, not a trace file")
+    where = f"trace: file {shown(path)}"
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise ValueError(f"trace: cannot read file {path}: {err.strerror or err}") from None
+        raw = read_bytes(path, "trace file", MAX_TRACE_BYTES)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"trace: file {path} is not a text file (not UTF-8)") from None
+        raise ValueError(f"{where} is not a text file (not UTF-8)") from None
     rows: list[list[float]] = []
     lines: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -361,6 +373,39 @@ class LawOf:
     quantity: Quantity
 
 
-def law_type(quantity: Quantity) -> Any:
-    """An annotated pydantic type for a law of ``quantity`` (a constant, or one of its laws)."""
-    return Annotated[Law, BeforeValidator(lambda v: _tagged(v, quantity)), LawOf(quantity)]
+def largest(law: Law) -> float:
+    """The largest value the law's parameters name: its constant, its upper bound, its p99, its
+    mean (+ one std) or its largest measured value."""
+    if isinstance(law, Constant):
+        return law.value
+    if isinstance(law, Uniform):
+        return law.high
+    if isinstance(law, Lognormal):
+        return law.p99
+    if isinstance(law, Normal):
+        return law.mean + law.std
+    if isinstance(law, Exponential):
+        return law.mean
+    data = read_trace(law.file)
+    top = data.samples.max() if data.samples is not None else data.edges[-1]  # type: ignore[index,union-attr]
+    return float(top) * law.scale
+
+
+def law_type(quantity: Quantity, maximum: float, reason: str) -> Any:
+    """An annotated pydantic type for a law of ``quantity`` (a constant, or one of its laws) whose
+    values stay within ``maximum`` (``reason`` says why)."""
+
+    def within(law: Law) -> Law:
+        if largest(law) > maximum:
+            raise ValueError(
+                f"{law.kind}: values up to {quantity.format(largest(law))}; at most "
+                f"{quantity.format(maximum)} ({reason})"
+            )
+        return law
+
+    return Annotated[
+        Law,
+        BeforeValidator(lambda v: _tagged(v, quantity)),
+        AfterValidator(within),
+        LawOf(quantity),
+    ]

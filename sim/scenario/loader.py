@@ -25,13 +25,14 @@ mapping is an error instead of the last one silently winning.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import types
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -39,7 +40,14 @@ from pydantic.fields import FieldInfo
 
 from sim.scenario import laws
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.schema import NETWORK_KINDS, Scenario, check_references
+from sim.scenario.files import not_a_regular_file, read_bytes, shown
+from sim.scenario.schema import (
+    NAME_RULE,
+    NETWORK_KINDS,
+    Scenario,
+    check_references,
+    limit_reason,
+)
 from sim.scenario.units import Quantity
 
 COMMAND_LINE = "the command line"
@@ -56,9 +64,38 @@ class _DuplicateKey(yaml.YAMLError):
 # libyaml's parser when PyYAML was built with it: the same documents, several times faster.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+MAX_FILE_BYTES = 10_000_000  # a scenario file; the largest shipped one is a few kB
+MAX_VALUES = 100_000  # values in a file once its aliases are expanded (a billion laughs is 10^9)
+MAX_EXTENDS = 32  # files in one extends chain
+
+# YAML 1.2 core schema (yaml.org/spec/1.2.2, 10.3): what a plain scalar means. PyYAML follows YAML
+# 1.1, where `yes`, `no`, `on` and `off` are booleans, `1:30` is 90 (base 60), `012` is octal and
+# `2026-01-01` a date; here they are text, as in YAML 1.2 and in editors' YAML servers.
+_YAML12 = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, line: int, first_line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line, self.first_line = key, line, first_line
+
 
 class _StrictSafeLoader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """PyYAML's safe loader that refuses a key given twice in one mapping."""
+    """PyYAML's safe loader reading plain scalars as YAML 1.2 does, and refusing a key given twice
+    in one mapping."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
@@ -76,20 +113,43 @@ class _StrictSafeLoader(_SafeLoader):  # type: ignore[valid-type,misc]
                 seen[key] = line
         return super().construct_mapping(node, deep)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = self.construct_scalar(node)
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        if text.startswith("0x"):
+            return int(text[2:], 16)
+        return int(text, 10)  # '012' is twelve, as in YAML 1.2
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        text = self.construct_scalar(node).lower()
+        if text.endswith(".inf"):
+            return -math.inf if text.startswith("-") else math.inf
+        if text == ".nan":
+            return math.nan
+        return float(text)
+
+
+for _tag, _regexp, _first in _YAML12:
+    _StrictSafeLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:int", _StrictSafeLoader.construct_yaml_int)
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:float", _StrictSafeLoader.construct_yaml_float)
+
 
 def _read_mapping(path: Path) -> dict[Any, Any]:
     """The top-level mapping of one YAML file, without following ``extends``."""
-    name = str(path)
-    if not path.exists():
-        raise ScenarioError("file not found", file=name)
-    if path.is_dir():
-        raise ScenarioError("is a directory, not a scenario file", file=name)
+    name = shown(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as err:
-        raise ScenarioError(f"cannot read the file: {err.strerror or err}", file=name) from None
+        raw = read_bytes(path, "scenario file", MAX_FILE_BYTES)
+    except ValueError as err:
+        raise ScenarioError(str(err), file=name) from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError("not a text file (it is not UTF-8)", file=name) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ScenarioError(f"line {line}: a NUL character; a scenario is plain text", file=name)
     try:
         data = yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass
     except _DuplicateKey as err:
@@ -114,7 +174,48 @@ def _read_mapping(path: Path) -> dict[Any, Any]:
             f"not {_kind_of(data)}",
             file=name,
         )
+    count = _expanded_size(data)
+    if count is None:
+        raise ScenarioError("a YAML alias refers to itself", file=name)
+    if count > MAX_VALUES:
+        raise ScenarioError(
+            f"its aliases expand to more than {MAX_VALUES:,} values (a YAML bomb?); write the "
+            "values out or use fewer nested aliases",
+            file=name,
+        )
     return data
+
+
+def _expanded_size(data: Any) -> int | None:
+    """How many values ``data`` holds once every alias is expanded (shared objects counted each
+    time they are referred to, in time linear in the distinct ones); None for a cycle."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(value: Any) -> int | None:
+        if not isinstance(value, (dict, list)):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            return None
+        open_.add(key)
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        total = 1
+        for item in items:
+            inner = size(item)
+            if inner is None:
+                return None
+            total = min(total + inner, MAX_VALUES + 1)  # no need to count further
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        return size(data)
+    except RecursionError:
+        return None
 
 
 def _yaml_message(err: yaml.MarkedYAMLError) -> str:
@@ -172,7 +273,14 @@ class _Loaded:
 
 
 def _display(path: Path) -> str:
-    return os.path.normpath(path)
+    return os.path.normpath(path) if "\x00" not in str(path) else str(path)
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a link loop: _regular_file has refused it already
+        return path.absolute()
 
 
 def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> _Loaded:
@@ -194,17 +302,28 @@ def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> _Loaded
         )
     base_path = path.parent / target
     base_name = _display(base_path)
-    chain = (*chain, (path.resolve(), name))
+    if len(chain) + 1 >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"the extends chain is longer than {MAX_EXTENDS} files", file=name, path="extends"
+        )
+    if "\x00" in target:
+        raise ScenarioError(
+            "the file name to extend contains a NUL byte", file=name, path="extends"
+        )
+    chain = (*chain, (_resolved(path), name))
     resolved = [file for file, _ in chain]
-    if base_path.resolve() in resolved:
-        start = resolved.index(base_path.resolve())
+    if _resolved(base_path) in resolved:
+        start = resolved.index(_resolved(base_path))
         cycle = " -> ".join([*(shown for _, shown in chain[start:]), base_name])
         raise ScenarioError(f"forms a cycle: {cycle}", file=name, path="extends")
-    if not base_path.exists():
-        looked = f" (looked for {base_name})" if base_name != target else ""
+    problem = not_a_regular_file(base_path, "scenario file to extend")
+    if problem == "file not found":
+        looked = f" (looked for {shown(base_name)})" if base_name != target else ""
         raise ScenarioError(
-            f"cannot find the file to extend, '{target}'{looked}", file=name, path="extends"
+            f"cannot find the file to extend, '{shown(target)}'{looked}", file=name, path="extends"
         )
+    if problem is not None:
+        raise ScenarioError(f"{shown(target)}: {problem}", file=name, path="extends")
     base = _load_chain(base_path, chain)
     try:
         data = merge(base.data, own)
@@ -339,6 +458,7 @@ class _Where:
     formatter: Callable[[float], str] | None = None
     bad_key: bool = False  # the error is about a mapping key, not its value
     law: type[BaseModel] | None = None  # set when the error is inside a probability law
+    reason: str | None = None  # why the field's bounds are where they are
 
 
 def _locate(loc: tuple[Any, ...], data: Mapping[Any, Any]) -> _Where:
@@ -367,6 +487,7 @@ def _locate(loc: tuple[Any, ...], data: Mapping[Any, Any]) -> _Where:
                 return where
             kind, metadata = info.annotation, list(info.metadata)
             where.formatter = _formatter(kind, metadata)
+            where.reason = limit_reason(where.owner, _name_of(where.owner, item))
             i += 1
             continue
         origin = get_origin(kind)
@@ -406,6 +527,14 @@ def _unwrap(kind: Any) -> tuple[Any, list[Any]]:
         kind, *extra = get_args(kind)
         metadata.extend(extra)
     return kind, metadata
+
+
+def _name_of(model: type[BaseModel], key: Any) -> str:
+    """The model's own name of the field written ``key`` (``from`` is ``from_``)."""
+    for name, info in model.model_fields.items():
+        if key == (info.alias or name) or key == name:
+            return name
+    return str(key)
 
 
 def _field(model: type[BaseModel], key: Any) -> FieldInfo | None:
@@ -494,10 +623,14 @@ def _explain(detail: Mapping[str, Any], data: Mapping[Any, Any]) -> tuple[list[A
         return path, law + _unknown_key(loc[-1] if loc else "?", where.law or where.owner)
     if where.bad_key or kind == "invalid_key":
         key = _actual_key(data, path)
+        if isinstance(key, str):
+            return path[:-1], f"{_show(key)} is not a name: {NAME_RULE}"
         return path[:-1], (
             f"the name {_show(key)} is not text; put it in quotes "
-            "(YAML reads unquoted numbers and yes/no/on/off/true/false as other types)"
+            "(YAML reads unquoted numbers, true, false and null as other types)"
         )
+    if kind in ("string_pattern_mismatch", "string_too_long") and where.reason == NAME_RULE:
+        return path, f"{_show(value) if found else 'it'} is not a name: {NAME_RULE}"
     if kind == "missing":
         name = loc[-1] if loc else "?"
         if path and path[-1] == name and not where.law:
@@ -511,7 +644,7 @@ def _explain(detail: Mapping[str, Any], data: Mapping[Any, Any]) -> tuple[list[A
         return path, message if message.startswith(law) else law + message
     limit = _limit_message(kind, ctx, where.formatter)
     if limit:
-        return path, limit + got
+        return path, limit + got + (f" ({where.reason})" if where.reason else "")
     return path, _type_message(kind, ctx, detail["msg"]) + got
 
 
@@ -558,6 +691,8 @@ def _limit_message(
     limit = ctx.get(key)
     if kind == "greater_than_equal" and limit == 0:
         return "must not be negative"
+    if isinstance(limit, int) and not isinstance(limit, bool) and formatter is None:
+        return f"{text} {limit:,}"
     if isinstance(limit, (int, float)) and limit != 0 and formatter is not None:
         return f"{text} {formatter(float(limit))}"
     return f"{text} {limit:g}" if isinstance(limit, (int, float)) else f"{text} {limit}"

@@ -37,6 +37,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -53,11 +54,94 @@ Rate = Annotated[float, BeforeValidator(RATE.parse), RATE]
 Frequency = Annotated[float, BeforeValidator(FREQUENCY.parse), FREQUENCY]
 Fraction = Annotated[float, BeforeValidator(FRACTION.parse), FRACTION]
 
-TimeLaw = law_type(TIME)
-SizeLaw = law_type(SIZE)
+HOUR, DAY = 3600.0, 86400.0
+# MQTT 3.1.1 2.2.3: a packet is at most 268,435,455 bytes, headers and topic included
+MAX_PAYLOAD = 250_000_000
+
+TimeLaw = law_type(TIME, HOUR, "a delay beyond an hour is an outage")
+SizeLaw = law_type(SIZE, MAX_PAYLOAD, "an MQTT packet is at most 268,435,455 bytes")
 
 QoS = Literal[0, 1, 2]
 PER_BYTE_TIME = "1ns"  # per payload byte: see the module docstring
+
+MAX_DURATION = 30 * DAY
+MAX_TOPIC_BYTES = 65535  # MQTT 3.1.1 section 1.5.3: a UTF-8 string of at most 65,535 bytes
+
+# A name of a block (scenario, machine class, network, broker, bridge, subscriber, stream, slice):
+# it names a results folder and a row, so it is an identifier: letters, digits, '_' and '-' in
+# parts joined by single dots (no '/', no '..', no leading dot), at most 64 characters.
+NAME_PATTERN = r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+NAME_RULE = (
+    "a name is letters, digits, '-' and '_', in parts joined by single dots, "
+    "at most 64 characters (no '/', no '..')"
+)
+
+# Why a bound is where it is: said with the bound when a value is refused, and in the JSON
+# Schema's description (model, field) -> reason.
+LIMITS: dict[tuple[str, str], str] = {
+    ("Requirement", "deadline"): "a deadline beyond an hour is no deadline",
+    ("Requirement", "survival_time"): "TS 22.104 survival times are milliseconds to seconds",
+    ("Stream", "topic"): "MQTT 3.1.1 section 1.5.3: a topic is at most 65,535 bytes",
+    ("Stream", "every"): "from 10 us, below the shortest industrial cycle, PROFINET IRT's 31.25 "
+    "us, to a day",
+    ("Stream", "poisson"): "a million messages a second from one machine is beyond any broker; "
+    "Mosquitto carries about 50,000",
+    ("Client", "keep_alive"): "MQTT counts it in whole seconds, in two bytes: MQTT 3.1.1 section "
+    "3.1.2.10",
+    ("Client", "max_inflight"): "MQTT packet identifiers are 16 bits: MQTT 3.1.1 section 2.3.1",
+    ("Client", "reconnect_delay"): "from a millisecond to a day",
+    ("Client", "max_reconnect_delay"): "from a millisecond to a day",
+    ("Machine", "count"): "IMT-2020 plans for a million devices per square kilometre",
+    ("Outage", "start"): "a run is at most 30 days",
+    ("Outage", "duration"): "a run is at most 30 days",
+    ("CrossTraffic", "size"): "an Ethernet frame is 64 to 1522 bytes, 9216 with jumbo frames; "
+    "IEEE 802.3",
+    ("CrossTraffic", "burst"): "from one frame to a gigabyte",
+    ("_Wired", "loss"): "TCP makes no headway where half the frames are lost; a network that "
+    "loses more is down: give it outages",
+    ("_Wired", "overhead"): "real links add tens of bytes per frame",
+    ("_Wired", "mtu"): "IP needs 576 bytes, RFC 791; jumbo frames carry 9216",
+    ("ParametricNetwork", "rate"): "from 1 kbit/s to 1.6 Tbit/s, the fastest Ethernet, IEEE "
+    "802.3dj",
+    ("EthernetNetwork", "hops"): "IEEE 802.1D recommends at most 7 bridges end to end",
+    ("EthernetNetwork", "rate"): "Ethernet from 10 Mbit/s to 10 Gbit/s is modelled",
+    ("EthernetNetwork", "switch_latency"): "a switch forwards in microseconds; a slower box is a "
+    "router or a firewall: make it a parametric network",
+    ("BackgroundStations", "count"): "an access point associates at most 2007 stations, the "
+    "IEEE 802.11 AID range",
+    ("BackgroundStations", "rate"): "802.11be tops out near 46 Gbit/s",
+    ("BackgroundStations", "size"): "an 802.11 MSDU is at most 2304 bytes",
+    ("WifiNetwork", "phy_rate"): "802.11 rates run from 1 Mbit/s to about 46 Gbit/s, 802.11be",
+    ("WifiNetwork", "basic_rate"): "802.11 rates run from 1 Mbit/s to about 46 Gbit/s, 802.11be",
+    ("WifiNetwork", "slot_time"): "802.11 slots are 9 or 20 us",
+    ("WifiNetwork", "sifs"): "802.11 SIFS is 10 or 16 us",
+    ("WifiNetwork", "cw_min"): "802.11 contention windows are at most 2^15 - 1 slots",
+    ("WifiNetwork", "cw_max"): "802.11 contention windows are at most 2^15 - 1 slots",
+    ("WifiNetwork", "retry_limit"): "dot11LongRetryLimit is at most 255",
+    ("WifiNetwork", "frame_error_rate"): "a channel losing more than half its frames is down",
+    ("WifiNetwork", "mtu"): "an 802.11 MSDU is at most 2304 bytes, 8 of them LLC/SNAP",
+    ("GatewayNetwork", "poll_period"): "fieldbus cycles run from milliseconds to minutes",
+    ("Nr5gNetwork", "bandwidth"): "an NR carrier is at most 400 MHz, TS 38.101-2",
+    ("Nr5gNetwork", "sr_period"): "TS 38.331 SR periodicities go up to 640 slots",
+    ("Tcp", "dupack_threshold"): "Linux's net.ipv4.tcp_max_reordering is 300",
+    ("Tcp", "min_rto"): "Linux keeps the timeout between 1 ms and 120 s, TCP_RTO_MAX",
+    ("Tcp", "window"): "a window holds at least one segment and at most 2^30 bytes, RFC 7323",
+    ("Broker", "max_queued"): "Mosquitto's max_queued_messages; ten million is a full broker",
+    ("Broker", "max_inflight"): "MQTT packet identifiers are 16 bits: MQTT 3.1.1 section 2.3.1",
+    ("Scenario", "duration"): "the engine is made for runs of up to 30 days of plant time",
+    ("Scenario", "seed"): "seeds are 64-bit numbers",
+    ("Scenario", "name"): NAME_RULE,
+}
+
+
+def limit_reason(model: type[BaseModel], field: str) -> str | None:
+    """Why ``model``'s ``field`` is bounded as it is, if the table says (base classes too)."""
+    for owner in model.__mro__:
+        reason = LIMITS.get((owner.__name__, field))
+        if reason is not None:
+            return reason
+    return None
 
 
 class Strict(BaseModel):
@@ -74,15 +158,19 @@ class Strict(BaseModel):
 class Requirement(Strict):
     """What the application needs from the stream (3GPP TS 22.104 terms)."""
 
-    deadline: Time = Field(gt=0, description="latest acceptable publish-to-delivery latency")
+    deadline: Time = Field(
+        gt=0, le=HOUR, description="latest acceptable publish-to-delivery latency"
+    )
     survival_time: Time | None = Field(
         default=None,
         gt=0,
+        le=HOUR,
         description="how long the application tolerates no valid message (TS 22.104)",
     )
 
 
-TOPIC_NAME = re.compile(anchored(r"(?:[^+#{}]|\{id\})+"))  # no wildcards; {id} the only placeholder
+# no wildcards, no NUL (MQTT 3.1.1 4.7.3); {id} the only placeholder
+TOPIC_NAME = re.compile(anchored(r"(?:[^+#{}\x00]|\{id\})+"))
 PREFIX = re.compile(anchored("[^+#]*"))
 
 
@@ -95,15 +183,18 @@ class Stream(Strict):
 
     topic: str = Field(
         min_length=1,
+        max_length=MAX_TOPIC_BYTES,
         description="MQTT topic; {id} expands to the machine index",
         json_schema_extra={"pattern": TOPIC_NAME.pattern},
     )
-    every: Time | None = Field(default=None, gt=0, description="period of a periodic stream")
+    every: Time | None = Field(
+        default=None, ge=10e-6, le=DAY, description="period of a periodic stream"
+    )
     jitter: Time = Field(
         default=0.0, ge=0, description="each release is late by a uniform draw in [0, jitter]"
     )
     poisson: Frequency | None = Field(
-        default=None, gt=0, description="mean rate of a Poisson stream"
+        default=None, gt=0, le=1e6, description="mean rate of a Poisson stream"
     )
     payload: SizeLaw = Field(
         description="payload size: a size or a law (uniform, exponential, normal)"
@@ -121,7 +212,11 @@ class Stream(Strict):
     @classmethod
     def _topic_name(cls, topic: str) -> str:
         if TOPIC_NAME.fullmatch(topic):
+            if len(topic.encode("utf-8")) > MAX_TOPIC_BYTES:
+                raise ValueError(f"a topic is at most {MAX_TOPIC_BYTES:,} bytes of UTF-8 (MQTT)")
             return topic
+        if "\x00" in topic:
+            raise ValueError("a topic may not contain a NUL character (MQTT 3.1.1 4.7.3)")
         if "+" in topic or "#" in topic:
             raise ValueError("a topic to publish on may not contain the wildcards '+' or '#'")
         raise ValueError("the only placeholder allowed in a topic is {id}")
@@ -154,18 +249,22 @@ class Client(Strict):
 
     keep_alive: Time = Field(
         default="60s",
-        gt=0,
+        ge=1,
+        le=65535,
         description="a client that sent nothing for this long sends PINGREQ; the broker drops a "
         "client it has heard nothing from for 1.5 times this",
     )
     max_inflight: int = Field(
-        default=20, ge=1, description="QoS 1/2 messages sent and not yet acknowledged"
+        default=20, ge=1, le=65535, description="QoS 1/2 messages sent and not yet acknowledged"
     )
     reconnect_delay: Time = Field(
-        default="1s", gt=0, description="wait before the first reconnection attempt; doubles"
+        default="1s",
+        ge=1e-3,
+        le=DAY,
+        description="wait before the first reconnection attempt; doubles",
     )
     max_reconnect_delay: Time = Field(
-        default="120s", gt=0, description="longest wait between reconnection attempts"
+        default="120s", ge=1e-3, le=DAY, description="longest wait between reconnection attempts"
     )
     clean_session: bool = Field(
         default=False, description="true: the broker forgets the session when the client drops"
@@ -181,11 +280,24 @@ class Client(Strict):
 class Machine(Strict):
     """A class of identical machines (``count`` instances), each publishing its streams."""
 
-    count: int = Field(default=1, ge=1, description="number of machines of this class")
+    count: int = Field(
+        default=1, ge=1, le=1_000_000, description="number of machines of this class"
+    )
     network: str = Field(description="name of the network the machines are attached to")
     broker: str = Field(description="name of the broker they publish to")
-    streams: dict[str, Stream] = Field(min_length=1)
+    streams: dict[Name, Stream] = Field(min_length=1)
     client: Client = Field(default_factory=Client, description="each machine's MQTT client")
+
+    @model_validator(mode="after")
+    def _topics_fit(self) -> Machine:
+        last = str(self.count - 1)
+        for name, stream in self.streams.items():
+            if len(stream.topic.replace("{id}", last).encode("utf-8")) > MAX_TOPIC_BYTES:
+                raise ValueError(
+                    f"stream {name}: machine {last}'s topic is longer than MQTT's "
+                    f"{MAX_TOPIC_BYTES:,} bytes"
+                )
+        return self
 
 
 # --------------------------------------------------------------------------------------- networks
@@ -194,8 +306,8 @@ class Machine(Strict):
 class Outage(Strict):
     """A time during which the network carries nothing (a cable pulled, a cell down, a jammed channel)."""
 
-    start: Time = Field(ge=0, description="when the outage begins")
-    duration: Time = Field(gt=0, description="how long it lasts")
+    start: Time = Field(ge=0, le=MAX_DURATION, description="when the outage begins")
+    duration: Time = Field(gt=0, le=MAX_DURATION, description="how long it lasts")
 
     @property
     def end(self) -> float:
@@ -224,10 +336,13 @@ class CrossTraffic(Strict):
     """
 
     load: Fraction = Field(ge=0, lt=1, description="offered load as a fraction of the link rate")
-    size: Size = Field(default="1500B", gt=0, description="cross-traffic frame size on the wire")
+    size: Size = Field(
+        default="1500B", ge=64, le=9216, description="cross-traffic frame size on the wire"
+    )
     burst: Size | None = Field(
         default=None,
-        gt=0,
+        ge=64,
+        le=1e9,
         description="bytes per burst of back-to-back frames; none: Poisson frames",
     )
     priority: int = Field(default=0, ge=0, le=7, description="802.1p priority of the cross traffic")
@@ -236,13 +351,14 @@ class CrossTraffic(Strict):
 class _Wired(Strict):
     """Fields of the networks that carry Ethernet frames: frame loss and framing."""
 
-    loss: Fraction = Field(default=0.0, ge=0, lt=1, description="probability a frame is lost")
+    loss: Fraction = Field(default=0.0, ge=0, le=0.5, description="probability a frame is lost")
     overhead: Size | None = Field(
         default=None,
         ge=0,
+        le=1000,
         description="bytes added per frame; default the real MQTT/TCP/IP/Ethernet framing, 0B off",
     )
-    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
+    mtu: Size = Field(default="1500B", ge=576, le=9216, description="largest IP packet")
     outages: Outages = Field(default_factory=list, description="times the network is down")
 
 
@@ -251,16 +367,20 @@ class ParametricNetwork(_Wired):
 
     kind: Literal["parametric"]
     latency: TimeLaw = Field(default=0.0, description="delay added to every message")
-    rate: Rate | None = Field(default=None, gt=0, description="capacity shared by all senders")
+    rate: Rate | None = Field(
+        default=None, ge=1e3, le=1.6e12, description="capacity shared by all senders"
+    )
 
 
 class EthernetNetwork(_Wired):
     """Switched Ethernet: a machine's own access port, then ``hops - 1`` shared switch hops."""
 
     kind: Literal["ethernet"]
-    hops: int = Field(default=2, ge=1, description="links from a machine to the broker")
+    hops: int = Field(default=2, ge=1, le=16, description="links from a machine to the broker")
     rate: Rate = Field(default="100Mbps", ge=10e6, le=10e9, description="link rate of every hop")
-    switch_latency: Time = Field(default="5us", ge=0, description="per-switch processing delay")
+    switch_latency: Time = Field(
+        default="5us", ge=0, le=1e-3, description="per-switch processing delay"
+    )
     cross_traffic: CrossTraffic | None = None
     priority_queues: int = Field(
         default=1,
@@ -273,38 +393,49 @@ class EthernetNetwork(_Wired):
 class BackgroundStations(Strict):
     """Other stations on the same Wi-Fi channel (laptops, scanners, tablets), each sending Poisson frames."""
 
-    count: int = Field(ge=1, description="number of stations")
-    rate: Rate = Field(gt=0, description="offered load of each station")
-    size: Size = Field(default="1500B", gt=0, description="frame payload size")
+    count: int = Field(ge=1, le=2007, description="number of stations")
+    rate: Rate = Field(gt=0, le=50e9, description="offered load of each station")
+    size: Size = Field(default="1500B", ge=1, le=2304, description="frame payload size")
 
 
 class WifiNetwork(Strict):
     """Industrial Wi-Fi: 802.11 DCF on one shared channel, then the access point's wired backhaul."""
 
     kind: Literal["wifi"]
-    phy_rate: Rate = Field(default="65Mbps", gt=0, description="data rate of the frames")
-    basic_rate: Rate = Field(default="24Mbps", gt=0, description="rate of control frames (ACK)")
-    slot_time: Time = Field(default="9us", gt=0)
-    sifs: Time = Field(default="16us", gt=0)
+    phy_rate: Rate = Field(default="65Mbps", ge=1e6, le=50e9, description="data rate of the frames")
+    basic_rate: Rate = Field(
+        default="24Mbps", ge=1e6, le=50e9, description="rate of control frames (ACK)"
+    )
+    slot_time: Time = Field(default="9us", gt=0, le=100e-6, description="aSlotTime")
+    sifs: Time = Field(default="16us", gt=0, le=100e-6, description="aSIFSTime")
     phy_header: Time = Field(
-        default="36us", ge=0, description="preamble and PHY header of a data frame (HT-mixed)"
+        default="36us",
+        ge=0,
+        le=1e-3,
+        description="preamble and PHY header of a data frame (HT-mixed)",
     )
     ack_header: Time = Field(
-        default="20us", ge=0, description="preamble and PHY header of an ACK (legacy OFDM)"
+        default="20us", ge=0, le=1e-3, description="preamble and PHY header of an ACK (legacy OFDM)"
     )
-    mac_overhead: Size = Field(default="38B", ge=0, description="MAC header, FCS and LLC/SNAP")
-    ack_size: Size = Field(default="14B", gt=0)
-    cw_min: int = Field(default=15, ge=1, description="initial contention window (slots - 1)")
-    cw_max: int = Field(default=1023, ge=1, description="largest contention window")
-    retry_limit: int = Field(default=7, ge=1, description="transmissions before the frame is lost")
+    mac_overhead: Size = Field(
+        default="38B", ge=0, le=100, description="MAC header, FCS and LLC/SNAP"
+    )
+    ack_size: Size = Field(default="14B", gt=0, le=100, description="bytes of an ACK frame")
+    cw_min: int = Field(
+        default=15, ge=1, le=32767, description="initial contention window (slots - 1)"
+    )
+    cw_max: int = Field(default=1023, ge=1, le=32767, description="largest contention window")
+    retry_limit: int = Field(
+        default=7, ge=1, le=255, description="transmissions before the frame is lost"
+    )
     frame_error_rate: Fraction = Field(
-        default=0.0, ge=0, lt=1, description="loss of a frame to noise rather than collision"
+        default=0.0, ge=0, le=0.5, description="loss of a frame to noise rather than collision"
     )
     background: BackgroundStations | None = None
     latency: TimeLaw = Field(
         default=0.0, description="access point and wired backhaul to the broker"
     )
-    mtu: Size = Field(default="1500B", ge=576, description="largest IP packet")
+    mtu: Size = Field(default="1500B", ge=576, le=2296, description="largest IP packet")
     outages: Outages = Field(default_factory=list, description="times the network is down")
 
     @model_validator(mode="after")
@@ -320,14 +451,17 @@ class GatewayNetwork(Strict):
     kind: Literal["gateway"]
     protocol: Literal["modbus_tcp", "profibus_dp"] = "modbus_tcp"
     poll_period: Time = Field(
-        default="100ms", gt=0, description="the gateway reads every device once a cycle"
+        default="100ms", ge=1e-3, le=HOUR, description="the gateway reads every device once a cycle"
     )
     transaction_time: Time | None = Field(
         default=None,
         ge=0,
+        le=1.0,
         description="one device read within a cycle; default by protocol: 2 ms Modbus/TCP, 0.3 ms PROFIBUS DP",
     )
-    processing: Time = Field(default="1ms", ge=0, description="gateway work before it publishes")
+    processing: Time = Field(
+        default="1ms", ge=0, le=1.0, description="gateway work before it publishes"
+    )
     upstream: str | None = Field(
         default=None, description="network the gateway publishes across; none: next to the broker"
     )
@@ -351,7 +485,7 @@ class Nr5gNetwork(Strict):
     numerology: int = Field(
         ge=0, le=4, description="mu: 2^mu x 15 kHz subcarriers, 1 ms / 2^mu slots"
     )
-    bandwidth: Frequency = Field(gt=0, description="carrier bandwidth, e.g. 100MHz")
+    bandwidth: Frequency = Field(gt=0, le=400e6, description="carrier bandwidth, e.g. 100MHz")
     prbs: int | None = Field(
         default=None, ge=1, le=275, description="PRBs; default from bandwidth (TS 38.101)"
     )
@@ -368,26 +502,34 @@ class Nr5gNetwork(Strict):
     )
     uplink_access: Literal["grant_based", "configured_grant"]
     sr_period: int = Field(
-        ge=1, description="scheduling-request occasion every this many uplink slots"
+        ge=1, le=640, description="scheduling-request occasion every this many uplink slots"
     )
-    cg_period: Time = Field(gt=0, description="configured-grant occasion period")
-    cg_size: Size = Field(gt=0, description="bytes a configured-grant occasion carries")
+    cg_period: Time = Field(gt=0, le=10.0, description="configured-grant occasion period")
+    cg_size: Size = Field(gt=0, le=1e6, description="bytes a configured-grant occasion carries")
     k2: int = Field(ge=0, le=32, description="slots from an uplink grant to its PUSCH")
-    gnb_processing: Time = Field(ge=0, description="gNB time to act on a request or decode a block")
-    ue_processing: Time = Field(ge=0, description="UE time to prepare data for a transmission")
+    gnb_processing: Time = Field(
+        ge=0, le=0.1, description="gNB time to act on a request or decode a block"
+    )
+    ue_processing: Time = Field(
+        ge=0, le=0.1, description="UE time to prepare data for a transmission"
+    )
     mcs: int = Field(ge=0, le=28, description="MCS index, TS 38.214 Table 5.1.3.1-1")
     layers: int = Field(ge=1, le=4, description="MIMO layers")
     overhead: Fraction = Field(
         ge=0, lt=1, description="resource elements spent on DMRS and control"
     )
     scheduler: Literal["round_robin", "proportional_fair", "strict_priority"]
-    slices: dict[str, Slice] = Field(default_factory=dict)
+    slices: dict[Name, Slice] = Field(default_factory=dict)
     bler: Fraction = Field(ge=0, lt=1, description="transport block error rate per transmission")
-    harq_rtt: Time = Field(ge=0, description="from a failed transmission to its retransmission")
+    harq_rtt: Time = Field(
+        ge=0, le=0.1, description="from a failed transmission to its retransmission"
+    )
     max_transmissions: int = Field(
         ge=1, le=16, description="HARQ transmissions before RLC steps in"
     )
-    rlc_retransmission: Time = Field(ge=0, description="extra delay when RLC recovers a lost block")
+    rlc_retransmission: Time = Field(
+        ge=0, le=10.0, description="extra delay when RLC recovers a lost block"
+    )
     core_latency: TimeLaw = Field(description="gNB to broker through the UPF")
     outages: Outages = Field(default_factory=list, description="times the cell is down")
 
@@ -431,6 +573,17 @@ class Nr5gNetwork(Strict):
             )
         if self.scheduler != "strict_priority" and any(s.priority for s in self.slices.values()):
             raise ValueError("slice priorities need scheduler: strict_priority")
+        up = int(self.special_slot.split(":")[2])
+        if (
+            self.tdd_pattern != "FDD"
+            and "U" not in self.tdd_pattern
+            and not (self.mini_slot and up >= self.mini_slot)
+        ):
+            raise ValueError(
+                f"the pattern {self.tdd_pattern} gives the uplink no slot for data (PUSCH): add a U "
+                f"slot, or send mini_slot transmissions in the special slot's {up} uplink "
+                "symbols (mini_slot no longer than they are)"
+            )
         return self
 
 
@@ -457,14 +610,19 @@ NETWORK_KINDS: tuple[str, ...] = ("parametric", "ethernet", "wifi", "gateway", "
 class Tcp(Strict):
     """The TCP stack of every endpoint (Linux defaults)."""
 
-    min_rto: Time = Field(default="200ms", gt=0, description="minimum retransmission timeout")
+    min_rto: Time = Field(
+        default="200ms", ge=1e-3, le=120, description="minimum retransmission timeout"
+    )
     dupack_threshold: int = Field(
-        default=3, ge=1, description="duplicate ACKs that trigger a fast retransmit"
+        default=3, ge=1, le=300, description="duplicate ACKs that trigger a fast retransmit"
     )
     # Linux autotunes the receive window up to tcp_rmem's maximum (6 MiB) and advertises about
     # half of it (tcp_adv_win_scale = 1): about 3 MB once a connection has carried some data.
     window: Size = Field(
-        default="3MB", gt=0, description="most unacknowledged bytes a connection has in flight"
+        default="3MB",
+        ge=1460,
+        le=2**30,
+        description="most unacknowledged bytes a connection has in flight",
     )
 
 
@@ -474,17 +632,28 @@ class Tcp(Strict):
 class Broker(Strict):
     """An MQTT broker: one service loop, like Mosquitto's."""
 
-    service_time: Time = Field(default="10us", ge=0, description="work per incoming message")
-    fanout_time: Time = Field(default="10us", ge=0, description="work per subscriber copy sent")
+    service_time: Time = Field(
+        default="10us", ge=0, le=1.0, description="work per incoming message"
+    )
+    fanout_time: Time = Field(
+        default="10us", ge=0, le=1.0, description="work per subscriber copy sent"
+    )
     per_byte_time: Time = Field(
-        default=PER_BYTE_TIME, ge=0, description="work per byte of an incoming message's payload"
+        default=PER_BYTE_TIME,
+        ge=0,
+        le=1e-6,
+        description="work per byte of an incoming message's payload",
     )
     max_queued: int = Field(
-        default=1000, ge=1, description="per-subscriber outgoing queue; beyond it messages drop"
+        default=1000,
+        ge=1,
+        le=10_000_000,
+        description="per-subscriber outgoing queue; beyond it messages drop",
     )
     max_inflight: int = Field(
         default=20,
         ge=1,
+        le=65535,
         description="QoS 1/2 messages sent to one client and not yet acknowledged",
     )
     queue_qos0: bool = Field(
@@ -533,7 +702,7 @@ class Subscriber(Strict):
     broker: str
     topics: list[str] = Field(min_length=1, description="MQTT topic filters")
     network: str | None = Field(default=None, description="network between broker and subscriber")
-    service_time: Time = Field(default=0.0, ge=0, description="processing time per message")
+    service_time: Time = Field(default=0.0, ge=0, le=1.0, description="processing time per message")
     qos: QoS = 0
     client: Client = Field(default_factory=Client, description="the subscriber's MQTT client")
 
@@ -544,18 +713,24 @@ class Subscriber(Strict):
 class Scenario(Strict):
     """A whole plant: machines, networks, brokers, bridges and subscribers."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    extends: str | None = Field(default=None, description="baseline file this one modifies")
-    duration: Time = Field(gt=0, description="simulated time, warm-up included")
-    warmup: Time = Field(default=0.0, ge=0, description="initial time excluded from the metrics")
-    seed: int = Field(default=0, ge=0)
-    replications: int = Field(default=1, ge=1, le=1000)
-    networks: dict[str, Network] = Field(default_factory=dict)
-    brokers: dict[str, Broker] = Field(min_length=1)
-    bridges: dict[str, Bridge] = Field(default_factory=dict)
-    machines: dict[str, Machine] = Field(min_length=1)
-    subscribers: dict[str, Subscriber] = Field(default_factory=dict)
+    name: Name = Field(description="the scenario's name, also its results folder's")
+    description: str = Field(default="", max_length=10_000, description="what the plant is")
+    extends: str | None = Field(
+        default=None, max_length=4096, description="baseline file this one modifies"
+    )
+    duration: Time = Field(gt=0, le=MAX_DURATION, description="simulated time, warm-up included")
+    warmup: Time = Field(
+        default=0.0, ge=0, le=MAX_DURATION, description="initial time excluded from the metrics"
+    )
+    seed: int = Field(default=0, ge=0, le=2**64 - 1, description="seed of every random draw")
+    replications: int = Field(
+        default=1, ge=1, le=1000, description="independent runs, pooled with confidence intervals"
+    )
+    networks: dict[Name, Network] = Field(default_factory=dict)
+    brokers: dict[Name, Broker] = Field(min_length=1)
+    bridges: dict[Name, Bridge] = Field(default_factory=dict)
+    machines: dict[Name, Machine] = Field(min_length=1)
+    subscribers: dict[Name, Subscriber] = Field(default_factory=dict)
     tcp: Tcp = Field(default_factory=Tcp, description="TCP behaviour of every connection")
 
     @model_validator(mode="after")

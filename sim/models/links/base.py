@@ -16,8 +16,9 @@ messages into segments (parametric, Ethernet), with the parameters of the scenar
   segment at once, so it arrives about one round trip after the loss when traffic follows it.
   Otherwise the *retransmission timeout* fires (RFC 6298): Linux sets RTO = SRTT + max(tcp_rto_min,
   4 RTTVAR) with ``tcp_rto_min`` = 200 ms (``min_rto``), i.e. RTT + min_rto on a steady path, and
-  doubles it for each further loss of the same segment (RFC 6298 section 5.5). A lost retransmission
-  is always recovered by the timeout.
+  doubles it for each further loss of the same segment (RFC 6298 section 5.5), up to Linux's
+  ``TCP_RTO_MAX`` of 120 s (RFC 6298 (2.5): a maximum of at least 60 s). A lost retransmission is
+  always recovered by the timeout.
 - **In-order delivery.** The receiver releases a message when it and everything before it has
   arrived; later messages wait behind a lost segment.
 - **Window.** At most ``window`` bytes of TCP payload are unacknowledged: a segment leaves only once
@@ -89,6 +90,18 @@ class Frame:
         self.conn = conn
         self.size = size
         self.count = count
+
+
+MAX_RTO = 120.0  # s: Linux TCP_RTO_MAX (include/net/tcp.h); RFC 6298 (2.5) allows >= 60 s
+
+
+def backoff(rto: float, timeouts: int) -> float:
+    """The time ``timeouts`` retransmission timers take one after another, the first ``rto`` long,
+    each twice the one before (RFC 6298 5.5) but never longer than :data:`MAX_RTO`."""
+    if rto >= MAX_RTO:
+        return MAX_RTO * timeouts
+    doublings = min(timeouts, math.floor(math.log2(MAX_RTO / rto)) + 1)
+    return rto * (2.0**doublings - 1.0) + MAX_RTO * (timeouts - doublings)
 
 
 class TcpPath:
@@ -485,9 +498,9 @@ class TcpConnection(Connection):
             repeats += 1
         fast = None if dupacks_at is None else dupacks_at + path.reverse + hole.fwd
         if fast is not None and fast < hole.arrival + rto:
-            hole.recovered = fast + rto * (2.0**repeats - 1.0)
+            hole.recovered = fast + backoff(rto, repeats)
         else:
-            hole.recovered = hole.arrival + rto * (2.0 ** (repeats + 1) - 1.0)
+            hole.recovered = hole.arrival + backoff(rto, repeats + 1)
         self.holes.remove(hole)
 
     def _release(self) -> None:

@@ -82,7 +82,7 @@ from sim.models.draws import Draws
 from sim.models.events import Arrival, ordered_entry
 from sim.models.framing import Framing
 from sim.models.laws import is_constant, sampler
-from sim.models.links.base import Connection, Deliver, Direction, Link
+from sim.models.links.base import MAX_RTO, Connection, Deliver, Direction, Link
 from sim.models.message import Packet
 from sim.scenario.schema import WifiNetwork
 
@@ -426,7 +426,7 @@ class WifiLink(Link):
         if frame.message is not None:
             # TCP resends the segment when its timer, started when TCP last sent it, expires
             resend = frame.arrival + frame.rto
-            frame.rto *= 2.0
+            frame.rto = min(2.0 * frame.rto, MAX_RTO)
             Arrival(self.env, resend if resend > acked else acked, self._requeue, frame)
         self._next_frame(station, frame)
 
