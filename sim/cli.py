@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from sim import __version__
 from sim.live import LiveError
-from sim.scenario.errors import ScenarioError
+from sim.outputs import OutputError, inside, prepare
+from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.units import UnitError, format_time, parse_time
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ examples:
 
 
 def summary(scenario: Scenario) -> str:
-    """One line saying what a scenario contains."""
+    """One line saying what a scenario contains and what running it will cost."""
+    from sim.cost import estimate
+
     machines = sum(machine.count for machine in scenario.machines.values())
     streams = sum(machine.count * len(machine.streams) for machine in scenario.machines.values())
     rate = sum(
@@ -75,7 +78,8 @@ def summary(scenario: Scenario) -> str:
         f"{streams} stream{'s' if streams != 1 else ''} ({rate:.6g} msg/s), "
         f"networks: {networks or 'none'}; brokers: {brokers}; "
         f"{format_time(scenario.duration)} simulated, "
-        f"{replications} replication{'s' if replications != 1 else ''}"
+        f"{replications} replication{'s' if replications != 1 else ''}; "
+        f"{estimate(scenario).describe()}"
     )
 
 
@@ -134,6 +138,34 @@ def _load_all(files: Sequence[str], overrides: dict[str, Any]) -> list[tuple[Sce
     return loaded
 
 
+def _within_budget(loaded: list[tuple[Scenario, Path]], args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, a run whose estimate is beyond ``--max-events`` or this
+    machine's free memory, unless ``--force``."""
+    import psutil
+
+    from sim.cost import estimate
+
+    if args.force:
+        return
+    free = psutil.virtual_memory().available
+    problems = []
+    for scenario, source in loaded:
+        cost = estimate(scenario)
+        if cost.events > args.max_events:
+            problems.append(
+                f"{source}: this run would take {cost.describe()}, more than --max-events "
+                f"{args.max_events:,}; shorten the duration or the replications, or pass --force "
+                "(or a larger --max-events)"
+            )
+        elif cost.memory_bytes > 0.8 * free:
+            problems.append(
+                f"{source}: this run would need {cost.describe()}, more than the "
+                f"{free / 2**30:.1f} GiB of memory free here; pass --force to try anyway"
+            )
+    if problems:
+        raise ScenarioError(problems=[Problem(None, None, text) for text in problems])
+
+
 def _printer(args: argparse.Namespace) -> Any:
     from sim.report import Printer
 
@@ -141,18 +173,28 @@ def _printer(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    ((scenario, source),) = _load_all([args.file], _overrides(args))
+    ((scenario, source),) = loaded = _load_all([args.file], _overrides(args))
+    _within_budget(loaded, args)
     from sim.report import run_command
 
-    out = Path(args.out) if args.out else Path("results") / scenario.name
+    out = prepare(Path(args.out) if args.out else inside(Path("results"), scenario.name))
     return run_command(scenario=scenario, source=source, out=out, printer=_printer(args))
 
 
 def _compare(args: argparse.Namespace) -> int:
     scenarios = _load_all([args.baseline, *args.upgrades], _overrides(args))
+    names = [scenario.name for scenario, _ in scenarios]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise OutputError(
+            f"compare: more than one scenario is named {', '.join(twice)}; each scenario's "
+            "results go to a folder of its name, so give them different names"
+        )
+    _within_budget(scenarios, args)
     from sim.report import compare_command
 
-    out = Path(args.out) if args.out else Path("results") / f"compare-{scenarios[0][0].name}"
+    default = inside(Path("results"), f"compare-{scenarios[0][0].name}")
+    out = prepare(Path(args.out) if args.out else default)
     return compare_command(scenarios=scenarios, out=out, printer=_printer(args))
 
 
@@ -732,7 +774,24 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         help="every column in the table, however narrow the terminal (by default a table wider "
         "than the terminal, or than COLUMNS, shows its main columns only)",
     )
+    parser.add_argument(
+        "--max-events",
+        type=int,
+        default=50_000_000,
+        metavar="N",
+        help="refuse a run estimated above N SimPy events (default 50,000,000, about six minutes); "
+        "validate prints each scenario's estimate",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run even above --max-events or the free memory"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="on an unexpected failure, show the Python traceback instead of one line",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -745,6 +804,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an unexpected failure, show the Python traceback instead of one line",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = commands.add_parser(
@@ -809,20 +873,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args)
-    except ScenarioError as error:
+    except (ScenarioError, OutputError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
     except LiveError as error:
         print(f"factory5g {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ValueError) else EXIT_FAILED
-    except ModuleNotFoundError as error:
-        if error.name != "sim.report":
-            raise
-        print(f"factory5g: the simulation engine is not installed ({error})", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("factory5g: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        print(f"factory5g: {error or 'interrupted'}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `factory5g schema | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as error:
+        if getattr(args, "debug", False):
+            raise
+        what = str(error) or type(error).__name__
+        if type(error).__name__ not in ("SimulationError", "ConservationError"):
+            what = f"{type(error).__name__}: {what}"
+        print(f"factory5g {args.command}: {what} (--debug shows where)", file=sys.stderr)
         return EXIT_FAILED

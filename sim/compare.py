@@ -6,12 +6,12 @@ figures and the relative change of the upgrade against the baseline (``-0.63`` i
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sim.metrics.figures import MEASURED
+from sim.outputs import json_text
 from sim.results import Results, StreamResult
 
 # compared by their relative change; deadline_miss_ratio by its difference
@@ -127,5 +127,5 @@ class Comparison:
         """Write ``comparison.json`` into ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         path = out / "comparison.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_text(self.to_dict()), encoding="utf-8")
         return path

@@ -48,6 +48,39 @@ class ConservationError(RuntimeError):
     """Some copies of messages were neither delivered, dropped nor in flight: a bug in a model."""
 
 
+class SimulationError(RuntimeError):
+    """A run that failed inside the engine: which component, when, and what went wrong.
+
+    Bad input is refused before a run (:mod:`sim.scenario`); what still fails here is a model's
+    fault, said in one line by the command line (``--debug`` shows the traceback, kept as the
+    exception's cause).
+    """
+
+    def __init__(self, scenario: str, replication: int, at: float, error: BaseException) -> None:
+        self.component = _component(error)
+        self.at = at
+        where = f" in {self.component}" if self.component else ""
+        detail = str(error) or type(error).__name__
+        super().__init__(
+            f"the simulation of {scenario} failed{where} at {at:.6g} s of replication "
+            f"{replication + 1}: {type(error).__name__}: {detail}"
+        )
+
+
+def _component(error: BaseException) -> str | None:
+    """The innermost model object (one with a ``name``) the failure went through, if any."""
+    frame = error.__traceback__
+    found: str | None = None
+    while frame is not None:
+        owner = frame.tb_frame.f_locals.get("self")
+        module = type(owner).__module__ if owner is not None else ""
+        name = getattr(owner, "name", None)
+        if module.startswith("sim.models") and isinstance(name, str):
+            found = f"{type(owner).__name__} '{name}'"
+        frame = frame.tb_next
+    return found
+
+
 @dataclass(frozen=True)
 class StreamInfo:
     """What a message says about where it came from."""
@@ -434,10 +467,17 @@ def _deliver(packet: Packet, when: float) -> None:
 def _replicate(
     scenario: Scenario, replication: int, progress: Progress | None
 ) -> tuple[list[ReplicationRow], dict[str, dict[str, list[float]]]]:
-    plant = Plant(scenario, replication)
-    plant.run(progress)
-    records = plant.records()
-    traffic = plant.traffic()
+    plant: Plant | None = None
+    try:
+        plant = Plant(scenario, replication)
+        plant.run(progress)
+        records = plant.records()
+        traffic = plant.traffic()
+    except (ConservationError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        at = plant.env.now if plant is not None else 0.0
+        raise SimulationError(scenario.name, replication, at, error) from error
     plant.close()
     return records, traffic
 
@@ -446,10 +486,7 @@ def run_replication(
     scenario: Scenario, replication: int, progress: Progress | None = None
 ) -> list[ReplicationRow]:
     """Build and run one replication; the per-row records after the conservation check."""
-    plant = Plant(scenario, replication)
-    plant.run(progress)
-    records = plant.records()
-    plant.close()
+    records, _ = _replicate(scenario, replication, progress)
     return records
 
 

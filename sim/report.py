@@ -28,12 +28,20 @@ from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from sim.compare import Comparison, relative_change
 from sim.engine import run_scenario
 from sim.metrics.figures import BY_COLUMN, Figure, header, record, table_figures
+from sim.outputs import finite, inside
 from sim.plots import save_latency_cdf
 from sim.results import Results
 from sim.scenario.schema import Scenario
@@ -89,30 +97,57 @@ class Printer:
             sys.stdout.flush()
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: how far it got (nothing is written for an interrupted run)."""
+
+
 @contextmanager
-def _progress(printer: Printer, label: str, total: int) -> Iterator[Callable[[int, float], None]]:
-    if printer.quiet:
-        yield lambda _r, _f: None
-        return
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=printer.err, transient=True) as bar:
-        task = bar.add_task(label, total=total)
+def _progress(printer: Printer, scenario: Scenario) -> Iterator[Callable[[int, float], None]]:
+    """A progress bar on stderr with the replication, the simulated time and the time left; on
+    Ctrl-C an :class:`Interrupted` saying how far the run got."""
+    total, duration = scenario.replications, scenario.duration
+    done = [0, 0.0]  # replication, fraction of it
 
-        def advance(replication: int, fraction: float) -> None:
-            bar.update(task, completed=replication + fraction)
+    def where() -> str:
+        return (
+            f"replication {done[0] + 1} of {total}, {done[1] * duration:.3g} s of "
+            f"{format_time(duration)} simulated"
+        )
 
-        yield advance
+    try:
+        if printer.quiet:
+
+            def advance(replication: int, fraction: float) -> None:
+                done[:] = [replication, fraction]
+
+            yield advance
+            return
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[where]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=printer.err, transient=True) as bar:
+            task = bar.add_task(scenario.name, total=total, where=where())
+
+            def advance(replication: int, fraction: float) -> None:
+                done[:] = [replication, fraction]
+                bar.update(task, completed=replication + fraction, where=where())
+
+            yield advance
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{scenario.name} interrupted in {where()}; its results were not written"
+        ) from None
 
 
 def run_with_progress(scenario: Scenario, printer: Printer) -> tuple[Results, float]:
     """Run a scenario with a progress bar on stderr; the results and the wall time in seconds."""
-    label = f"{scenario.name} ({scenario.replications} x {format_time(scenario.duration)})"
-    with _progress(printer, label, scenario.replications) as advance:
+    with _progress(printer, scenario) as advance:
         start = time.perf_counter()
         results = run_scenario(scenario, progress=advance)
         wall = time.perf_counter() - start
@@ -239,12 +274,12 @@ def _csv(records: list[dict[str, Any]]) -> str:
         buffer, fieldnames=list(records[0]) if records else [], lineterminator="\n"
     )
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows(finite(records)[0])
     return buffer.getvalue()
 
 
 def _json(records: list[dict[str, Any]]) -> str:
-    return json.dumps(records, indent=2) + "\n"
+    return json.dumps(finite(records)[0], indent=2, allow_nan=False) + "\n"
 
 
 def print_results(results: Results, printer: Printer) -> None:
@@ -310,7 +345,7 @@ def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, printer: 
     for scenario, source in scenarios:
         printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
         results, wall = run_with_progress(scenario, printer)
-        results.write(out / scenario.name)
+        results.write(inside(out, scenario.name))
         printer.note(f"  done in {wall:.2f} s")
         runs.append(results)
     comparison = Comparison(runs[0], runs[1:])

@@ -8,7 +8,6 @@ times, so the same scenario and seed write the same bytes.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from sim.metrics.figures import COLUMNS, record
+from sim.outputs import finite, json_text
 
 CSV_COLUMNS = COLUMNS  # the figures of sim.metrics.figures, in their order
 
@@ -109,11 +109,11 @@ class Results:
         """Write ``summary.json`` and ``streams.csv`` into ``out``; the paths written."""
         out.mkdir(parents=True, exist_ok=True)
         summary = out / "summary.json"
-        summary.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        summary.write_text(json_text(self.to_dict()), encoding="utf-8")
         table = out / "streams.csv"
         with table.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
             writer.writeheader()
             for row in self.streams:
-                writer.writerow(row.csv_row())
+                writer.writerow(finite(row.csv_row())[0])
         return [summary, table]

@@ -45,6 +45,7 @@ from sim.live import LiveError
 from sim.live.mqtt import BrokerURL, connect, disconnect, make_client
 from sim.models.draws import Draws, component_rng
 from sim.models.laws import sampler
+from sim.models.traffic import payload_bytes
 from sim.scenario.schema import Scenario, Stream
 
 # ------------------------------------------------------------------------------------ schedules
@@ -72,7 +73,7 @@ class Schedule:
     def advance(self) -> tuple[float, int]:
         """The time of the next message and its size in bytes; moves on to the following one."""
         when = self.next
-        size = round(self.size())
+        size = payload_bytes(self.size())
         if self.every is not None:
             self.nominal += self.every
             self.next = (
@@ -80,7 +81,7 @@ class Schedule:
             )
         else:
             self.next = when + self.mean_gap * self.draws.exponential()
-        return when, max(size, 1)
+        return when, size
 
 
 # --------------------------------------------------------------------------------------- values

@@ -19,9 +19,16 @@ from sim.models.events import Arrival
 from sim.models.laws import sampler
 from sim.models.message import Message, Packet
 from sim.models.mqtt.routing import Route
-from sim.scenario.schema import Stream
+from sim.scenario.schema import MAX_PAYLOAD, Stream
 
 Send = Callable[[Packet, float], None]
+
+
+def payload_bytes(draw: float) -> int:
+    """A drawn payload size as a message carries it: whole bytes, at least one, and at most what
+    an MQTT packet can hold (a law's tail beyond that is cut there, as a client could not send it)."""
+    size = round(draw)
+    return 1 if size < 1 else MAX_PAYLOAD if size > MAX_PAYLOAD else size
 
 
 class StreamSource:
@@ -81,12 +88,11 @@ class StreamSource:
         Arrival(env, first, self._publish, None)
 
     def _publish(self, _item: None, when: float) -> None:
-        size = round(self.payload())
         msg = Message(
             self.info,
             self.instance,
             self.topic,
-            size if size >= 1 else 1,
+            payload_bytes(self.payload()),
             self.qos,
             when,
             self.route,

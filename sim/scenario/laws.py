@@ -284,6 +284,8 @@ def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
     total = weights.sum()
     if total <= 0:
         raise ValueError(f"{where}: every bin has weight 0")
+    if not math.isfinite(total):
+        raise ValueError(f"{where}: the weights add up to more than a float holds; scale them down")
     weights = weights / total
     edges.flags.writeable = weights.flags.writeable = False
     return TraceData(edges=edges, weights=weights)

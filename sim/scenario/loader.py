@@ -406,6 +406,10 @@ def _overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     return given
 
 
+# A field whose check reads another: where that other one came from is said too.
+_RELATED: dict[tuple[str, ...], tuple[str, ...]] = {("warmup",): ("duration",)}
+
+
 def _problems(
     error: ValidationError,
     top: str,
@@ -416,23 +420,34 @@ def _problems(
     for detail in error.errors():
         where, message = _explain(detail, data)
         message += _origin(where, top, sources)
+        for other in _RELATED.get(tuple(map(str, where)), ()):
+            source = _source([other], sources)
+            if source == COMMAND_LINE:
+                message += f"; the {other} was given on the command line"
+            elif source not in (None, top):
+                message += f"; the {other} is set in {source}"
         problem = Problem(top, ".".join(str(part) for part in where) or None, message)
         if problem not in problems:
             problems.append(problem)
     return problems
 
 
+def _source(where: list[Any], sources: list[tuple[str, Mapping[Any, Any]]]) -> str | None:
+    """Which file (or the command line) wrote the value at ``where``."""
+    if not where:
+        return None
+    for name, mapping in sources:
+        if _lookup(mapping, where)[0]:
+            return name
+    return None
+
+
 def _origin(where: list[Any], top: str, sources: list[tuple[str, Mapping[Any, Any]]]) -> str:
     """Which file (or the command line) wrote the value at ``where``, when not the top file."""
-    if not where:
+    source = _source(where, sources)
+    if source is None or source == top:
         return ""
-    for name, mapping in sources:
-        found, _ = _lookup(mapping, where)
-        if found:
-            if name == top:
-                return ""
-            return " (given on the command line)" if name == COMMAND_LINE else f" (set in {name})"
-    return ""
+    return " (given on the command line)" if source == COMMAND_LINE else f" (set in {source})"
 
 
 # ---------------------------------------------------------------------- pydantic loc -> field path

@@ -38,13 +38,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from sim.scenario.laws import Law, law_type
 from sim.scenario.profiles import PROFILES
-from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored
+from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
 # JSON Schema (sim.scenario.json_schema) and for the loader's messages.
@@ -733,11 +734,16 @@ class Scenario(Strict):
     subscribers: dict[Name, Subscriber] = Field(default_factory=dict)
     tcp: Tcp = Field(default_factory=Tcp, description="TCP behaviour of every connection")
 
-    @model_validator(mode="after")
-    def _warmup_inside(self) -> Scenario:
-        if self.warmup >= self.duration:
-            raise ValueError("warmup must be shorter than duration (duration includes the warm-up)")
-        return self
+    @field_validator("warmup")
+    @classmethod
+    def _warmup_inside(cls, warmup: float, info: ValidationInfo) -> float:
+        duration = info.data.get("duration")
+        if duration is not None and warmup >= duration:
+            raise ValueError(
+                f"must be shorter than the duration, {format_time(duration)}, which includes the "
+                f"warm-up; got {format_time(warmup)}"
+            )
+        return warmup
 
     @property
     def window(self) -> float:

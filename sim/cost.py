@@ -1,0 +1,168 @@
+"""What a run will cost before it starts: messages, copies, frames, SimPy events, memory, time.
+
+The estimate follows the engine's own accounting from the scenario alone, per replication, then
+times the replications:
+
+- *messages*: each stream's rate (``1 / every`` or ``poisson``) times its machines, over the
+  duration (warm-up included: the engine simulates it too);
+- *copies*: each message once per subscriber its topic reaches (across bridges, as
+  :func:`sim.models.mqtt.routing.plan_topic` routes it), and once per bridge it crosses;
+- *frames*: TCP segments of the mean payload (:mod:`sim.models.framing`) on each leg, times the
+  hops of an Ethernet leg; QoS 1 and 2 add their acknowledgements; the MQTT keep-alive its pings;
+  office cross traffic and Wi-Fi background stations their frames;
+- *events*: the engine schedules a SimPy event per message, per copy and per frame where senders
+  share a component (each shared Ethernet hop, the Wi-Fi medium, a radio's transport blocks), and
+  folds most of the rest into recursions without events (``docs/models.md``); counting one per
+  message, copy, acknowledgement and contended frame, and four tenths of that total, gives 0.8 to
+  1.3 times the events the shipped scenarios really schedule (``tests/test_cost.py``);
+- *memory*: about 200 bytes per delivered copy held until the replication ends (the collector's
+  four numbers and the pooled latency), plus about 20 kB per machine (measured: 17 kB).
+
+The wall time assumes 150,000 events a second, the slowest the engine does on one core of the 2-core
+development machine (``benchmarks/run_benchmarks.py`` and the shipped scenarios: 120,000 to
+230,000; a bare SimPy model 375,000); a laptop does about the same. The estimate is what ``validate`` prints and what ``run`` checks against its budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.models.framing import IP_TCP_HEADERS, mqtt_publish_size
+from sim.scenario.schema import Scenario
+
+EVENTS_PER_SECOND = 150_000.0
+FOLDED = 0.4  # the share of the counted work that takes a SimPy event (see above)
+BYTES_PER_COPY = 200.0
+BYTES_PER_MACHINE = 20_000.0
+DEFAULT_MAX_EVENTS = 50_000_000  # about six minutes at EVENTS_PER_SECOND
+CONTROL_PACKETS = {0: 0, 1: 1, 2: 3}  # PUBACK; PUBREC, PUBREL, PUBCOMP
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a whole run (every replication) is expected to take."""
+
+    messages: float
+    copies: float
+    frames: float
+    events: float
+    memory_bytes: float  # peak, one replication's copies and the pooled results
+
+    @property
+    def seconds(self) -> float:
+        """Expected wall time."""
+        return self.events / EVENTS_PER_SECOND
+
+    def describe(self) -> str:
+        """``about 1.6 M events (11 s), 40 MB``."""
+        return (
+            f"about {_count(self.events)} events ({_duration(self.seconds)}), "
+            f"{_count(self.messages)} messages, {_bytes(self.memory_bytes)}"
+        )
+
+
+def estimate(scenario: Scenario) -> Cost:
+    """The cost of running ``scenario`` (all its replications)."""
+    from sim.models.mqtt.routing import plan_topic
+
+    duration = scenario.duration
+    messages = copies = frames = events = 0.0
+    machines = 0
+    for machine in scenario.machines.values():
+        machines += machine.count
+        for stream in machine.streams.values():
+            sent = machine.count * stream.rate * duration
+            plan = plan_topic(scenario, machine.broker, stream.topic.replace("{id}", "0"))
+            legs = [scenario.networks[machine.network]]
+            legs += [
+                scenario.networks[name]
+                for name in (scenario.subscribers[s].network for s in plan.subscribers)
+                if name is not None
+            ]
+            legs += [scenario.networks[scenario.bridges[b].network] for b in plan.via_bridge]
+            packets = 1 + CONTROL_PACKETS[stream.qos]
+            per_message = 0.0
+            for network in legs:
+                segments = _segments(stream.payload.mean, stream.topic, stream.qos, network)
+                frames += sent * packets * segments * _hops(network)
+                per_message += packets * (1.0 + segments * _contended(network))
+            reached = len(plan.subscribers) + len(plan.via_bridge)
+            messages += sent
+            copies += sent * reached
+            events += sent * (per_message + reached)
+        pings = 2.0 * duration / machine.client.keep_alive
+        frames += machine.count * pings
+        events += machine.count * pings
+    for network in scenario.networks.values():
+        cross, background = _background_frames(network, duration)
+        frames += cross + background
+        events += (
+            0.1 * cross + 3.0 * background
+        )  # cross traffic is folded into the port's recursion
+    runs = scenario.replications
+    events *= FOLDED
+    memory = copies * BYTES_PER_COPY + copies * runs * 16.0 + machines * BYTES_PER_MACHINE
+    return Cost(messages * runs, copies * runs, frames * runs, events * runs, memory)
+
+
+def _segments(payload: float, topic: str, qos: int, network: object) -> float:
+    mtu = getattr(network, "mtu", 1500.0)
+    size = mqtt_publish_size(payload, topic, qos)
+    return float(max(1, math.ceil(size / (mtu - IP_TCP_HEADERS))))
+
+
+def _hops(network: object) -> int:
+    return int(getattr(network, "hops", 1))
+
+
+def _contended(network: object) -> float:
+    """Events per frame where senders share the medium: each shared Ethernet hop; every Wi-Fi
+    frame (backoff, transmission, acknowledgement); a radio's transport blocks; none on a
+    parametric network, whose delay is computed at once."""
+    kind = getattr(network, "kind", "parametric")
+    if kind == "ethernet":
+        return float(max(network.hops - 1, 0))  # type: ignore[attr-defined]
+    return {"wifi": 3.0, "nr5g": 1.0}.get(kind, 0.0)
+
+
+def _background_frames(network: object, duration: float) -> tuple[float, float]:
+    """Frames of office cross traffic (each shared Ethernet hop, both ways) and of Wi-Fi
+    background stations over ``duration``."""
+    cross = getattr(network, "cross_traffic", None)
+    if cross is not None:
+        per_hop = cross.load * network.rate / (8.0 * cross.size)  # type: ignore[attr-defined]
+        return 2.0 * max(network.hops - 1, 0) * per_hop * duration, 0.0  # type: ignore[attr-defined]
+    background = getattr(network, "background", None)
+    if background is not None:
+        return 0.0, background.count * background.rate / (8.0 * background.size) * duration
+    return 0.0, 0.0
+
+
+def _count(value: float) -> str:
+    for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.0f}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _bytes(value: float) -> str:
+    for scale, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB")):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1024:.0f} kiB"
+
+
+__all__ = ["DEFAULT_MAX_EVENTS", "Cost", "estimate"]
