@@ -281,7 +281,8 @@ def _read_trace(path: str, _mtime: int, _size: int) -> TraceData:
         edges = np.append(lows, lows[-1] + steps[-1])
     else:  # the last line only closes the last bin
         edges, weights = lows, weights[:-1]
-    total = weights.sum()
+    with np.errstate(over="ignore"):
+        total = weights.sum()
     if total <= 0:
         raise ValueError(f"{where}: every bin has weight 0")
     if not math.isfinite(total):

@@ -55,6 +55,10 @@ COMMAND_LINE = "the command line"
 # --------------------------------------------------------------------------------------- reading
 
 
+class _Digits(str):
+    """A written number too long to be one a scenario needs (validation refuses it by field)."""
+
+
 class _DuplicateKey(yaml.YAMLError):
     def __init__(self, key: object, line: int, first_line: int) -> None:
         super().__init__(f"duplicate key {key!r}")
@@ -83,6 +87,10 @@ _YAML12 = (
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
     ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
 )
+
+
+class _Digits(str):
+    """A written number too long to be one a scenario needs (validation refuses it by field)."""
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -115,6 +123,8 @@ class _StrictSafeLoader(_SafeLoader):  # type: ignore[valid-type,misc]
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         text = self.construct_scalar(node)
+        if len(text) > 100:  # no scenario number has more digits; Python refuses 4,300 of them
+            return _Digits(text)  # type: ignore[return-value]  # refused by the field, by name
         if text.startswith("0o"):
             return int(text[2:], 8)
         if text.startswith("0x"):
@@ -304,7 +314,9 @@ def _load_chain(path: Path, chain: tuple[tuple[Path, str], ...] = ()) -> _Loaded
     base_name = _display(base_path)
     if len(chain) + 1 >= MAX_EXTENDS:
         raise ScenarioError(
-            f"the extends chain is longer than {MAX_EXTENDS} files", file=name, path="extends"
+            f"the extends chain is longer than {MAX_EXTENDS} files (it goes on at {name})",
+            file=chain[0][1] if chain else name,
+            path="extends",
         )
     if "\x00" in target:
         raise ScenarioError(
@@ -730,6 +742,8 @@ def _type_message(kind: str, ctx: Mapping[str, Any], fallback: str) -> str:
         return f"must be {ctx.get('expected')}"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length'):,} characters"
     if kind == "too_short":
         count = ctx.get("min_length", 1)
         return f"needs at least {count} entr{'y' if count == 1 else 'ies'}"
@@ -764,12 +778,16 @@ def _show(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, _Digits):
+        return f"a number of {len(value):,} digits"
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 80 else f"{value[:60]!r}... ({len(value):,} characters)"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, Mapping):
         return "a mapping"
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"a number of {math.floor(value.bit_length() * math.log10(2)) + 1:,} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
