@@ -282,6 +282,11 @@ REFUSED: dict[str, tuple[str, dict[str, Any]]] = {
         "extends",
         {"networks": {"wan": {"outages": [{"start": "1s"}]}}},
     ),
+    "a name with a slash": ("extends", {"name": "plant/line3"}),
+    "a machine class climbing out": (
+        "extends",
+        {"machines": {"../x": {"network": "wan", "broker": "edge", "streams": {}}}},
+    ),
     "a whole file without machines": ("whole", {"machines": DELETE}),
     "a whole file whose stream has no payload": (
         "whole",
@@ -300,6 +305,7 @@ REFUSED: dict[str, tuple[str, dict[str, Any]]] = {
 
 ACCEPTED: dict[str, tuple[str, dict[str, Any]]] = {
     "an extending file with a name only": ("extends", {"name": "renamed"}),
+    "a dotted name": ("extends", {"name": "line3.v2_upgrade-5g"}),
     "null removes an inherited block": ("extends", {"networks": {"plant-lan": {"cross_traffic": None}}}),
     "null removes a default-valued key": ("extends", {"networks": {"wan": {"rate": None}}}),
     "a partial network without kind": ("extends", {"networks": {"plant-lan": {"hops": 4}}}),

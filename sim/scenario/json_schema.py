@@ -27,7 +27,7 @@ import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -163,11 +163,15 @@ class _Builder:
             values = list(get_args(kind))
             return {"const": values[0]} if len(values) == 1 else {"enum": values}
         if origin is dict:
-            value = self.annotation(get_args(kind)[1], [])
+            key, item = get_args(kind)
+            value = self.annotation(item, [])
             schema = {
                 "type": "object",
                 "additionalProperties": self.nullable(value) if self.partial else value,
             }
+            names = self.annotation(key, [])
+            if set(names) - {"type"}:
+                schema["propertyNames"] = names
             return {**schema, **_lengths(metadata, "Properties", self.partial)}
         if origin is list:
             items = (self.whole or self).annotation(get_args(kind)[0], [])  # a list is whole
@@ -181,7 +185,14 @@ class _Builder:
         if kind is float:
             return {"type": "number", **_bounds(metadata)}
         if kind is str:
-            return {"type": "string", **_lengths(metadata, "Length", False)}
+            schema = {"type": "string", **_lengths(metadata, "Length", False)}
+            for item in metadata:
+                if isinstance(item, StringConstraints):
+                    if item.pattern is not None:
+                        schema["pattern"] = item.pattern
+                    if item.max_length is not None:
+                        schema["maxLength"] = item.max_length
+            return schema
         raise TypeError(f"no JSON Schema for {kind!r}")  # a new field type: teach it here
 
     def _union(self, members: list[Any], metadata: list[Any]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ MAX_TOPIC_BYTES = 65535  # MQTT 3.1.1 section 1.5.3: a UTF-8 string of at most 6
 # A name of a block (scenario, machine class, network, broker, bridge, subscriber, stream, slice):
 # it names a results folder and a row, so it is an identifier: letters, digits, '_' and '-' in
 # parts joined by single dots (no '/', no '..', no leading dot), at most 64 characters.
-NAME_PATTERN = r"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$"
+NAME_PATTERN = anchored(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 NAME_RULE = (
     "a name is letters, digits, '-' and '_', in parts joined by single dots, "
@@ -149,7 +149,12 @@ class Strict(BaseModel):
     """Base of every scenario block: unknown keys are errors, values are not coerced."""
 
     model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, populate_by_name=True, validate_default=True
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=True,
+        validate_default=True,
+        regex_engine="python-re",  # the patterns are the JSON Schema's, lookaheads included
     )
 
 
