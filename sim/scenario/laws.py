@@ -11,6 +11,10 @@ that names the law::
     latency: {trace: {file: measured/uplink.csv, unit: us}}
     payload: {uniform: [48B, 96B]}
 
+A law also validates from the tagged form it dumps to (``{kind: lognormal, median: 0.006, p99: 0.01}``,
+in SI units), so that a resolved scenario can be stored and read back; its values are checked as
+finite and within the field's bounds like any other.
+
 The lognormal is given by its median and 99th percentile because that is how delay measurements are
 reported (e.g. the DETERMINISTIC6G histograms, ``docs/references.md``): ``mu = ln(median)``,
 ``sigma = (ln(p99) - ln(median)) / z_0.99`` with ``z_0.99 = 2.3263``.
@@ -300,7 +304,7 @@ def law_names(quantity: Quantity) -> tuple[str, ...]:
 def _tagged(value: Any, quantity: Quantity) -> Any:
     """Turn the written form of a law into the tagged form the models above validate."""
     if isinstance(value, BaseModel) or (isinstance(value, dict) and "kind" in value):
-        return value  # already tagged, e.g. the output of model_dump()
+        return value  # the tagged form model_dump() writes (SI units), checked like any other
     parse, what, example = quantity.parse, quantity.name, quantity.example
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return {"kind": "constant", "value": parse(value)}
