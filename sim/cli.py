@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim import __version__
 from sim.live import LiveError
-from sim.outputs import OutputError, inside, prepare
+from sim.outputs import FORMATS, OutputError, inside, prepare
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.units import UnitError, format_time, parse_time
 
@@ -39,6 +39,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+DEFAULT_MAX_EVENTS = 50_000_000  # about six minutes at sim.cost's 150,000 events a second
 
 _EPILOG = """\
 examples:
@@ -749,6 +750,15 @@ def _duration(text: str) -> float:
     return seconds
 
 
+def _debug_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="on an unexpected failure, show the Python traceback instead of one line",
+    )
+
+
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="directory for the results")
     parser.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
@@ -763,7 +773,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=("table", "json", "csv", "markdown"),
+        choices=FORMATS,
         default="table",
         help="how the result is printed: a table (default), JSON or CSV of the rows (SI units, "
         "the columns of streams.csv), or a markdown table; progress and notes go to stderr",
@@ -777,21 +787,17 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-events",
         type=int,
-        default=50_000_000,
+        default=DEFAULT_MAX_EVENTS,
         metavar="N",
-        help="refuse a run estimated above N SimPy events (default 50,000,000, about six minutes); "
-        "validate prints each scenario's estimate",
+        help=f"refuse a run estimated above N SimPy events (default {DEFAULT_MAX_EVENTS:,}, about "
+        "six minutes); validate prints each scenario's estimate",
     )
     parser.add_argument(
         "--force", action="store_true", help="run even above --max-events or the free memory"
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="on an unexpected failure, show the Python traceback instead of one line",
-    )
+    # SUPPRESS: a command's own default must not undo `factory5g --debug COMMAND`
+    _debug_option(parser, argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -804,11 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help="on an unexpected failure, show the Python traceback instead of one line",
-    )
+    _debug_option(parser, False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     validate = commands.add_parser(

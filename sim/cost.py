@@ -35,7 +35,6 @@ EVENTS_PER_SECOND = 150_000.0
 FOLDED = 0.4  # the share of the counted work that takes a SimPy event (see above)
 BYTES_PER_COPY = 200.0
 BYTES_PER_MACHINE = 20_000.0
-DEFAULT_MAX_EVENTS = 50_000_000  # about six minutes at EVENTS_PER_SECOND
 CONTROL_PACKETS = {0: 0, 1: 1, 2: 3}  # PUBACK; PUBREC, PUBREL, PUBCOMP
 
 
@@ -165,4 +164,4 @@ def _bytes(value: float) -> str:
     return f"{value / 1024:.0f} kiB"
 
 
-__all__ = ["DEFAULT_MAX_EVENTS", "Cost", "estimate"]
+__all__ = ["Cost", "estimate"]

@@ -9,11 +9,18 @@ what it was, since ``Infinity`` and ``NaN`` are not JSON.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
+
+# How a command prints its result (``--format``): a table, the rows as JSON or CSV, or markdown.
+Format = Literal["table", "json", "csv", "markdown"]
+FORMATS: tuple[str, ...] = get_args(Format)
 
 
 class OutputError(Exception):
@@ -40,15 +47,9 @@ def prepare(out: Path) -> Path:
 def inside(out: Path, name: str) -> Path:
     """The sub-folder of ``out`` for ``name``; an OutputError if ``name`` would lead elsewhere."""
     candidate = out / name
-    base = out.resolve()
-    if (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or candidate.resolve().parent != base
-    ):
+    # '', '.', '..', 'a/b' and '/abs' all resolve elsewhere than to a child of ``out``; a NUL
+    # cannot be resolved, and a backslash separates folders on Windows
+    if "\x00" in name or "\\" in name or candidate.resolve().parent != out.resolve():
         raise OutputError(f"the name {name!r} cannot name a folder inside {out}")
     return candidate
 
@@ -83,4 +84,24 @@ def json_text(data: Any) -> str:
     return json.dumps(clean, indent=2, allow_nan=False) + "\n"
 
 
-__all__ = ["OutputError", "finite", "inside", "json_text", "prepare"]
+def csv_text(records: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """``records`` as CSV (a header of ``columns``, by default the first record's keys), a figure
+    that is not finite as an empty cell."""
+    buffer = io.StringIO()
+    fields = list(columns) if columns is not None else list(records[0]) if records else []
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(finite(list(records))[0])
+    return buffer.getvalue()
+
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "OutputError",
+    "csv_text",
+    "finite",
+    "inside",
+    "json_text",
+    "prepare",
+]

@@ -14,9 +14,6 @@ every column whatever the width); the width is the terminal's, or ``COLUMNS`` wh
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
 import time
@@ -24,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
@@ -41,14 +37,11 @@ from rich.table import Table
 from sim.compare import Comparison, relative_change
 from sim.engine import run_scenario
 from sim.metrics.figures import BY_COLUMN, Figure, header, record, table_figures
-from sim.outputs import finite, inside
+from sim.outputs import Format, csv_text, inside, json_text
 from sim.plots import save_latency_cdf
 from sim.results import Results
 from sim.scenario.schema import Scenario
 from sim.scenario.units import format_time
-
-Format = Literal["table", "json", "csv", "markdown"]
-FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
 
 COMPARED_WIDE = (
     "latency_p50_s",
@@ -268,20 +261,6 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int) -
     return "\n".join(lines) + "\n"
 
 
-def _csv(records: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=list(records[0]) if records else [], lineterminator="\n"
-    )
-    writer.writeheader()
-    writer.writerows(finite(records)[0])
-    return buffer.getvalue()
-
-
-def _json(records: list[dict[str, Any]]) -> str:
-    return json.dumps(finite(records)[0], indent=2, allow_nan=False) + "\n"
-
-
 def print_results(results: Results, printer: Printer) -> None:
     """``results`` in the printer's format."""
     if printer.format == "table":
@@ -293,7 +272,7 @@ def print_results(results: Results, printer: Printer) -> None:
         printer.text(title + markdown(headers, _stream_lines(results, figures), 2))
     else:
         records = [record(row) for row in results.streams]
-        printer.text(_json(records) if printer.format == "json" else _csv(records))
+        printer.text(json_text(records) if printer.format == "json" else csv_text(records))
 
 
 def print_comparison(comparison: Comparison, printer: Printer) -> None:
@@ -313,7 +292,7 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
         printer.text(title + markdown(headers, lines, 2))
     else:
         records = comparison.records()
-        printer.text(_json(records) if printer.format == "json" else _csv(records))
+        printer.text(json_text(records) if printer.format == "json" else csv_text(records))
 
 
 # --------------------------------------------------------------------------------- commands
@@ -357,7 +336,6 @@ def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, printer: 
 
 
 __all__ = [
-    "FORMATS",
     "Printer",
     "compare_command",
     "comparison_table",

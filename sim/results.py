@@ -7,7 +7,6 @@ times, so the same scenario and seed write the same bytes.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim.metrics.figures import COLUMNS, record
-from sim.outputs import finite, json_text
+from sim.outputs import csv_text, json_text
 
 CSV_COLUMNS = COLUMNS  # the figures of sim.metrics.figures, in their order
 
@@ -111,9 +110,6 @@ class Results:
         summary = out / "summary.json"
         summary.write_text(json_text(self.to_dict()), encoding="utf-8")
         table = out / "streams.csv"
-        with table.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            for row in self.streams:
-                writer.writerow(finite(row.csv_row())[0])
+        rows = [row.csv_row() for row in self.streams]
+        table.write_text(csv_text(rows, CSV_COLUMNS), encoding="utf-8", newline="")
         return [summary, table]
