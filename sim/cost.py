@@ -25,10 +25,9 @@ development machine (``benchmarks/run_benchmarks.py`` and the shipped scenarios:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from sim.models.framing import IP_TCP_HEADERS, mqtt_publish_size
+from sim.models.framing import Framing
 from sim.scenario.schema import Scenario
 
 EVENTS_PER_SECOND = 150_000.0
@@ -106,9 +105,9 @@ def estimate(scenario: Scenario) -> Cost:
 
 
 def _segments(payload: float, topic: str, qos: int, network: object) -> float:
-    mtu = getattr(network, "mtu", 1500.0)
-    size = mqtt_publish_size(payload, topic, qos)
-    return float(max(1, math.ceil(size / (mtu - IP_TCP_HEADERS))))
+    """TCP segments of a message on the real stack (networks without an MTU: 1500 B)."""
+    count, _, _ = Framing(getattr(network, "mtu", 1500.0), None).frames(payload, topic, qos)
+    return float(count)
 
 
 def _hops(network: object) -> int:

@@ -33,7 +33,7 @@ from pydantic_core import PydanticUndefined
 
 from sim.scenario import laws
 from sim.scenario.laws import LawOf
-from sim.scenario.schema import Scenario, limit_reason
+from sim.scenario.schema import Scenario, limit_reason, model_kind
 from sim.scenario.units import Quantity, Sign
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -198,7 +198,7 @@ class _Builder:
     def _union(self, members: list[Any], metadata: list[Any]) -> dict[str, Any]:
         optional = type(None) in members
         members = [m for m in members if m is not type(None)]
-        if len(members) > 1 and all(_tag(m) for m in members):
+        if len(members) > 1 and all(model_kind(m) for m in members):
             schema = self._tagged(members)
         elif len(members) == 1:
             schema = self.annotation(members[0], metadata)
@@ -212,7 +212,7 @@ class _Builder:
         name = _common_suffix([m.__name__ for m in members]) or "Kind"  # 'Network'
 
         def write() -> dict[str, Any]:
-            kinds = [_tag(member) for member in members]
+            kinds = [model_kind(member) for member in members]
             keys: dict[str, list[dict[str, Any]]] = {}
             for member in members:
                 self.model(member)
@@ -411,14 +411,6 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "anyOf" in schema and "$ref" not in schema:
         return schema if NULL in schema["anyOf"] else {**schema, "anyOf": [*schema["anyOf"], NULL]}
     return {"anyOf": [schema, NULL]}
-
-
-def _tag(kind: Any) -> str | None:
-    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
-        return None
-    info = kind.model_fields.get("kind")
-    values = get_args(info.annotation) if info is not None else ()
-    return str(values[0]) if values else None
 
 
 def _common_suffix(names: list[str]) -> str:

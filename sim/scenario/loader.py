@@ -47,6 +47,7 @@ from sim.scenario.schema import (
     Scenario,
     check_references,
     limit_reason,
+    model_kind,
 )
 from sim.scenario.units import Quantity
 
@@ -504,7 +505,7 @@ def _locate(loc: tuple[Any, ...], data: Mapping[Any, Any]) -> _Where:
             continue
         if isinstance(kind, type) and issubclass(kind, _LAW_CLASSES):
             where.law = kind
-            where.path = _law_path(where.path, _tag(kind) or "", loc[i:], data)
+            where.path = _law_path(where.path, model_kind(kind) or "", loc[i:], data)
             return where
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             where.owner = kind
@@ -525,7 +526,7 @@ def _locate(loc: tuple[Any, ...], data: Mapping[Any, Any]) -> _Where:
             continue
         if origin in (Union, types.UnionType):
             members = [member for member in get_args(kind) if member is not type(None)]
-            tagged = {_tag(member): member for member in members}
+            tagged = {model_kind(member): member for member in members}
             if item in tagged:
                 kind = tagged[item]
                 i += 1
@@ -573,17 +574,6 @@ def _field(model: type[BaseModel], key: Any) -> FieldInfo | None:
 
 def _keys(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
-
-
-def _tag(kind: Any) -> str | None:
-    """The ``kind`` literal of a tagged model (a network or a law), or None."""
-    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
-        return None
-    info = kind.model_fields.get("kind")
-    if info is None:
-        return None
-    values = get_args(info.annotation)
-    return str(values[0]) if values else None
 
 
 def _formatter(kind: Any, metadata: list[Any]) -> Callable[[float], str] | None:
@@ -642,7 +632,7 @@ def _explain(detail: Mapping[str, Any], data: Mapping[Any, Any]) -> tuple[list[A
     loc = tuple(detail["loc"])
     where = _locate(loc, data)
     path = where.path
-    law = f"{_tag(where.law)}: " if where.law else ""
+    law = f"{model_kind(where.law)}: " if where.law else ""
     found, value = _lookup(data, path)
     got = f", got {_show(value)}" if found else ""
 

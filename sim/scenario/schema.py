@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -754,6 +754,15 @@ class Scenario(Strict):
     def window(self) -> float:
         """Length of the measurement window."""
         return self.duration - self.warmup
+
+
+def model_kind(kind: Any) -> str | None:
+    """The ``kind`` literal of a tagged model (a network, a law), or None for anything else."""
+    if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+        return None
+    info = kind.model_fields.get("kind")
+    values = get_args(info.annotation) if info is not None else ()
+    return str(values[0]) if values else None
 
 
 def check_references(scenario: Scenario) -> list[tuple[str, str]]:
