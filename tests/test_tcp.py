@@ -380,7 +380,7 @@ def test_the_retransmission_timer_doubles_up_to_120_seconds() -> None:
     """RFC 6298 5.5 doubles the timer after each timeout; Linux stops at TCP_RTO_MAX = 120 s. From
     RTO = 0.2 s the timers are 0.2, 0.4, ..., 102.4 s (ten of them, 204.6 s in all), then 120 s
     each: eleven timeouts take 324.6 s, a thousand 204.6 + 990 x 120 s (not 0.2 x 2^1000)."""
-    from sim.models.links.base import MAX_RTO, backoff
+    from sim.models.links.tcp import MAX_RTO, backoff
 
     assert MAX_RTO == 120.0
     assert backoff(0.2, 0) == 0.0

@@ -26,7 +26,7 @@ best effort). Such a port keeps real queues and takes a SimPy event per telemetr
 service completion while telemetry waits; cross traffic is still generated lazily, up to the time
 the port is next examined.
 
-TCP (:class:`sim.models.links.base.TcpConnection`): each frame is one TCP segment; a lost frame is
+TCP (:class:`sim.models.links.tcp.TcpConnection`): each frame is one TCP segment; a lost frame is
 resent by fast retransmit or after the timeout, and the window counts bytes sent on the wire and not
 yet acknowledged (frames still waiting in the machine's own NIC queue do not count). ACKs return over
 the same hops: one 64 B frame (84 B on the wire with preamble and gap) per hop plus the switch
@@ -53,9 +53,8 @@ from sim.models.links.base import (
     Direction,
     Frame,
     Link,
-    TcpConnection,
-    TcpPath,
 )
+from sim.models.links.tcp import TcpConnection, TcpPath
 from sim.models.message import Packet
 from sim.scenario.schema import EthernetNetwork
 from sim.scenario.schema import Tcp as TcpSettings

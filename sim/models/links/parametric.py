@@ -4,7 +4,7 @@ Each direction is one FIFO of capacity ``rate`` shared by every connection that 
 (a saturated link therefore shows its capacity and a growing queue), followed by a delay drawn from
 the ``latency`` law for each message (propagation, processing, radio access as measured).
 
-TCP (:class:`sim.models.links.base.TcpConnection`, settings from the scenario's ``tcp`` block): each
+TCP (:class:`sim.models.links.tcp.TcpConnection`, settings from the scenario's ``tcp`` block): each
 segment is lost with probability ``loss`` and resent by fast retransmit or after the retransmission
 timeout (``min_rto`` + the round trip of twice the latency law's mean); in-order delivery holds back
 the connection's later messages meanwhile. The window counts bytes that entered the FIFO and are not
@@ -31,9 +31,8 @@ from sim.models.links.base import (
     Direction,
     Frame,
     Link,
-    TcpConnection,
-    TcpPath,
 )
+from sim.models.links.tcp import TcpConnection, TcpPath
 from sim.models.message import Packet
 from sim.scenario.schema import ParametricNetwork
 from sim.scenario.schema import Tcp as TcpSettings

@@ -82,7 +82,8 @@ from sim.models.draws import Draws
 from sim.models.events import Arrival, ordered_entry
 from sim.models.framing import Framing
 from sim.models.laws import is_constant, sampler
-from sim.models.links.base import MAX_RTO, Connection, Deliver, Direction, Link
+from sim.models.links.base import Connection, Deliver, Direction, Link
+from sim.models.links.tcp import MAX_RTO
 from sim.models.message import Packet
 from sim.scenario.schema import WifiNetwork
 
