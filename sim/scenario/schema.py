@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from sim.scenario.laws import Law, law_type
-from sim.scenario.profiles import PROFILES
+from sim.scenario.profiles import PROFILES, prbs_for
 from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
@@ -473,6 +473,8 @@ class GatewayNetwork(Strict):
     )
 
 
+UplinkAccess = Literal["grant_based", "configured_grant"]
+
 TDD_PATTERN = re.compile(anchored("[Ff][Dd][Dd]|[DSU]*[SU][DSU]*"))
 SPECIAL_SLOT = re.compile(anchored("[0-9]+:[0-9]+:[0-9]+"))
 
@@ -506,12 +508,20 @@ class Nr5gNetwork(Strict):
     mini_slot: Literal[2, 4, 7] | None = Field(
         description="uplink transmissions of this many symbols instead of whole slots"
     )
-    uplink_access: Literal["grant_based", "configured_grant"]
+    uplink_access: UplinkAccess = Field(
+        description="how UEs get uplink resources; a slice may choose otherwise for its machines"
+    )
     sr_period: int = Field(
         ge=1, le=640, description="scheduling-request occasion every this many uplink slots"
     )
-    cg_period: Time = Field(gt=0, le=10.0, description="configured-grant occasion period")
-    cg_size: Size = Field(gt=0, le=1e6, description="bytes a configured-grant occasion carries")
+    cg_period: Time = Field(
+        gt=0,
+        le=10.0,
+        description="configured-grant period: 2 or 7 symbols or whole slots (TS 38.331)",
+    )
+    cg_size: Size = Field(
+        gt=0, le=1e6, description="radio bytes each UE's configured grant holds per occasion"
+    )
     k2: int = Field(ge=0, le=32, description="slots from an uplink grant to its PUSCH")
     gnb_processing: Time = Field(
         ge=0, le=0.1, description="gNB time to act on a request or decode a block"
@@ -520,9 +530,20 @@ class Nr5gNetwork(Strict):
         ge=0, le=0.1, description="UE time to prepare data for a transmission"
     )
     mcs: int = Field(ge=0, le=28, description="MCS index, TS 38.214 Table 5.1.3.1-1")
-    layers: int = Field(ge=1, le=4, description="MIMO layers")
+    layers: int = Field(
+        ge=1, le=8, description="downlink MIMO layers (also the uplink's unless uplink_layers)"
+    )
+    uplink_layers: int = Field(ge=1, le=4, description="uplink MIMO layers")
     overhead: Fraction = Field(
-        ge=0, lt=1, description="resource elements spent on DMRS and control"
+        ge=0,
+        lt=1,
+        description="downlink share of resources for DMRS, CSI-RS, PDCCH (TS 38.306: 14 % FR1)",
+    )
+    uplink_overhead: Fraction = Field(
+        ge=0, lt=1, description="uplink share for DMRS, PUCCH, SRS (TS 38.306: 8 % FR1)"
+    )
+    special_slot_data: bool = Field(
+        description="PUSCH (mapping type B) and PDSCH in the special slot's symbols, not just SR"
     )
     scheduler: Literal["round_robin", "proportional_fair", "strict_priority"]
     slices: dict[Name, Slice] = Field(default_factory=dict)
@@ -547,7 +568,12 @@ class Nr5gNetwork(Strict):
         profile = data.get("profile", "sa-midband")
         if profile not in PROFILES:
             return data
-        return {**PROFILES[profile], **data}
+        # a file written when one value served both directions keeps meaning both
+        given = dict(data)
+        for both, uplink in (("layers", "uplink_layers"), ("overhead", "uplink_overhead")):
+            if both in given and uplink not in given:
+                given[uplink] = given[both]
+        return {**PROFILES[profile], **given}
 
     @field_validator("tdd_pattern")
     @classmethod
@@ -590,16 +616,75 @@ class Nr5gNetwork(Strict):
                 f"slot, or send mini_slot transmissions in the special slot's {up} uplink "
                 "symbols (mini_slot no longer than they are)"
             )
+        down = int(self.special_slot.split(":")[0])
+        if (
+            self.tdd_pattern != "FDD"
+            and "D" not in self.tdd_pattern
+            and not (self.special_slot_data and down)
+        ):
+            raise ValueError(
+                f"the pattern {self.tdd_pattern} gives the downlink no symbols for data (PDSCH): "
+                "add a D slot, or special_slot_data with downlink symbols in the special slot"
+            )
+        problem = cg_period_problem(self.cg_period, self.numerology)
+        if problem:
+            raise ValueError(f"cg_period: {problem}")
+        for name, piece in self.slices.items():
+            if piece.cg_period is not None:
+                problem = cg_period_problem(piece.cg_period, self.numerology)
+                if problem:
+                    raise ValueError(f"slices.{name}.cg_period: {problem}")
+            access = piece.uplink_access or self.uplink_access
+            if access != "configured_grant" and (piece.cg_period or piece.cg_size):
+                raise ValueError(
+                    f"slices.{name}: cg_period and cg_size belong to a configured grant, and the "
+                    f"slice's uplink access is {access}"
+                )
         return self
 
 
+def cg_period_problem(period: float, numerology: int) -> str | None:
+    """Why ``period`` cannot be a configured-grant periodicity at ``numerology``, or None.
+
+    TS 38.331 ConfiguredGrantConfig (normal cyclic prefix): 2 or 7 symbols, or a whole number of
+    14-symbol slots (``periodicityExt``, Release 16) up to 640 ms.
+    """
+    slot = 1e-3 / (1 << numerology)
+    symbols = period / (slot / 14)
+    whole = round(symbols)
+    if abs(symbols - whole) <= 1e-6 * max(1.0, symbols) and (
+        whole in (2, 7) or (whole % 14 == 0 and 0 < whole // 14 <= 640 << numerology)
+    ):
+        return None
+    return (
+        f"a configured-grant period is 2 or 7 symbols or a whole number of slots up to 640 ms "
+        f"(TS 38.331 ConfiguredGrantConfig); a slot at {15 << numerology} kHz is "
+        f"{format_time(slot)}; got {format_time(period)}"
+    )
+
+
 class Slice(Strict):
-    """A share of the cell's PRBs reserved for a group of machine classes."""
+    """A group of machine classes with their own uplink access, a reserved share and a priority.
+
+    The access fields left out are the cell's: a slice is how a planner gives the robots' control
+    loop a configured grant while the cameras and bulk data stay grant based.
+    """
 
     machines: list[str] = Field(min_length=1, description="machine classes in the slice")
-    share: Fraction = Field(gt=0, le=1, description="fraction of PRBs reserved for the slice")
+    share: Fraction = Field(
+        default=0.0, ge=0, le=1, description="fraction of PRBs reserved for dynamic grants"
+    )
     priority: int = Field(
-        default=0, ge=0, description="higher first, with scheduler: strict_priority"
+        default=0, ge=0, le=255, description="higher first, with scheduler: strict_priority"
+    )
+    uplink_access: UplinkAccess | None = Field(
+        default=None, description="the slice's uplink access; default the cell's"
+    )
+    cg_period: Time | None = Field(
+        default=None, gt=0, le=10.0, description="the slice's configured-grant period"
+    )
+    cg_size: Size | None = Field(
+        default=None, gt=0, le=1e6, description="radio bytes of the slice's configured grants"
     )
 
 
@@ -821,6 +906,9 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
                 problems.append(
                     (f"networks.{name}.slices", "the slices' shares add up to more than 100 %")
                 )
+            problem = _grant_admission(scenario, name, network)
+            if problem:
+                problems.append((f"networks.{name}", problem))
     gateway_brokers: dict[str, str] = {}
     for name, machine in scenario.machines.items():
         if isinstance(scenario.networks.get(machine.network), GatewayNetwork):
@@ -843,6 +931,59 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         ref(f"subscribers.{name}.network", sub.network, scenario.networks, "network")
         filters(f"subscribers.{name}.topics", sub.topics)
     return problems
+
+
+def configured_grants(scenario: Scenario, name: str) -> list[tuple[float, float, int]]:
+    """The configured uplink grants of cell ``name``: ``(period s, radio bytes, UEs)`` per group.
+
+    Every UE on the cell takes its slice's access, or the cell's: each machine instance, and the
+    one connection of each bridge, gateway and subscriber across the cell.
+    """
+    cell = scenario.networks[name]
+    assert isinstance(cell, Nr5gNetwork)
+    slice_of = {m: piece for piece in cell.slices.values() for m in piece.machines}
+    grants: list[tuple[float, float, int]] = []
+
+    def add(count: int, piece: Slice | None) -> None:
+        access = (piece.uplink_access if piece else None) or cell.uplink_access
+        if access == "configured_grant" and count:
+            period = (piece.cg_period if piece else None) or cell.cg_period
+            size = (piece.cg_size if piece else None) or cell.cg_size
+            grants.append((period, size, count))
+
+    for machine_name, machine in scenario.machines.items():
+        if machine.network == name:
+            add(machine.count, slice_of.get(machine_name))
+    others = sum(1 for b in scenario.bridges.values() if b.network == name)
+    others += sum(1 for s in scenario.subscribers.values() if s.network == name)
+    others += sum(
+        1
+        for gateway, n in scenario.networks.items()
+        if isinstance(n, GatewayNetwork)
+        and n.upstream == name
+        and any(m.network == gateway for m in scenario.machines.values())
+    )
+    for _ in range(others):
+        add(1, None)
+    return grants
+
+
+def _grant_admission(scenario: Scenario, name: str, cell: Nr5gNetwork) -> str | None:
+    """A gNB cannot promise one occasion more PRBs than the cell has (TS 38.214 6.1.2.3)."""
+    from sim.models.links.nr5g import configured_grant_load
+
+    load = configured_grant_load(cell, configured_grants(scenario, name))
+    if load is None:
+        return None
+    held, ues, largest = load
+    prbs = cell.prbs or prbs_for(cell.numerology, cell.bandwidth)
+    if held <= (prbs or 0):
+        return None
+    return (
+        f"configured grants reserve {held} PRBs per uplink slot ({ues} UEs x up to {largest} "
+        f"PRBs); the cell has {prbs}: give fewer UEs a configured grant (a slice with "
+        "uplink_access), a longer cg_period or a smaller cg_size"
+    )
 
 
 __all__ = [

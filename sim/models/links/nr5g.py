@@ -12,19 +12,29 @@ What it models (TS 38.211/38.213/38.214/38.321 terms):
   and the PUSCH comes in the first uplink opportunity at least ``k2`` slots and ``ue_processing``
   after the grant. While data remains the buffer status reports keep the UE scheduled in every
   uplink opportunity; when its buffer empties, the next data needs a new SR.
-- **Uplink access, configured grant.** Pre-allocated occasions every ``cg_period`` (the first uplink
-  opportunity at or after each multiple of the period) carry up to ``cg_size`` bytes of whatever the
-  UE had ``ue_processing`` before the occasion; data left over is reported in that PUSCH (BSR) and
-  goes in the next occasion or in a dynamic grant as above, whichever comes first.
+- **Uplink access, configured grant** (type 1, TS 38.321 5.8.2). Each UE with a configured grant
+  holds ``ceil(cg_size / bytes per PRB)`` PRBs in one occasion of every ``cg_period``, whether or
+  not it has data: that is the price of configured grant. The occasions are the full-length uplink
+  opportunities (U slots, or mini-slots); within a period of several of them the gNB spreads its
+  UEs round robin (UE ``i`` of a machine class takes the ``i``-th, modulo their number), as a
+  planner staggers the time-domain offsets. An occasion carries up to its grant of whatever the UE
+  had ``ue_processing`` before it; data left over is reported in that PUSCH (BSR) and goes in the
+  next occasion or in a dynamic grant as above, whichever comes first. A slice may give its machines
+  their own access, period and size; the rest use the cell's. :func:`configured_grant_load` is the
+  admission check: no opportunity may be promised more PRBs than the cell has.
 - **Capacity and scheduling.** PRBs from the bandwidth and numerology (TS 38.101-1/-2 Table 5.3.2-1),
   bytes per PRB from 12 subcarriers x symbols x the MCS's spectral efficiency (TS 38.214 Table
-  5.1.3.1-1) x layers x (1 - overhead). Each opportunity's PRBs are shared among the UEs that may send
-  in it: configured-grant data first, then round robin (equal shares, water-filled), proportional
-  fair (least served first) or strict priority (slice priority, then stream priority); slices first
-  give their members a reserved share of the PRBs. A message larger than an allocation is segmented
-  over several opportunities (RLC segmentation).
+  5.1.3.1-1) x layers x (1 - overhead), each direction with its own layers and overhead (TS 38.306
+  4.1.2: 0.14 downlink, 0.08 uplink in FR1). With ``special_slot_data`` the special slot's uplink
+  symbols carry PUSCH (mapping type B) besides the SR, and its downlink symbols PDSCH. Each
+  opportunity's PRBs are shared among the UEs that may send in it: HARQ retransmissions and the
+  configured grants' reservations first, then dynamic grants by round robin (equal shares,
+  water-filled), proportional fair (least served first) or strict priority (slice priority, then
+  stream priority); slices first give their members a reserved share of the PRBs left. A message
+  larger than an allocation is segmented over several opportunities (RLC segmentation).
 - **HARQ.** Each transport block fails with probability ``bler``; a retransmission goes in the first
-  opportunity at least ``harq_rtt`` after the failed one and takes the same PRBs there; after
+  opportunity of the same length at least ``harq_rtt`` after the failed one and takes the same PRBs
+  there; after
   ``max_transmissions`` failures RLC recovers the data ``rlc_retransmission`` later. The gNB decodes
   in ``gnb_processing``; PDCP delivers a UE's messages in order.
 - **Core.** ``core_latency`` from the gNB through the UPF to the broker (and back for the downlink).
@@ -35,8 +45,8 @@ What it models (TS 38.211/38.213/38.214/38.321 terms):
 What it omits: channel quality varying over time and link adaptation (one MCS for every UE),
 PUCCH/SRS resource limits, the first grant's size being small before the buffer status report (the
 gNB is assumed to learn the buffer at once), TBS quantisation, DRX, handover, interference between
-cells, and capacity spent by PDCCH beyond the ``overhead`` fraction. Configured-grant occasions are
-served from the shared PRBs when used, not held back when unused.
+cells, capacity spent by PDCCH beyond the ``overhead`` fraction, and the gNB lending a configured
+grant's unused PRBs to others (it cannot know in time whether the UE will send).
 """
 
 from __future__ import annotations
@@ -109,6 +119,14 @@ class Opportunities:
         period, index = divmod(k, self.count)
         return period * (self.period_symbols // SYMBOLS) + self.slots[index]
 
+    def first_symbol(self, symbol: int) -> int:
+        """The first opportunity starting at or after symbol ``symbol`` (exact)."""
+        period, within = divmod(symbol, self.period_symbols)
+        for index, start in enumerate(self.starts):
+            if start >= within:
+                return period * self.count + index
+        return (period + 1) * self.count
+
     def first(self, t: float) -> int:
         """The first opportunity starting at or after ``t``."""
         symbols = t / self.symbol - EPSILON * max(1.0, t / self.symbol)
@@ -145,21 +163,132 @@ class Grid:
                 first_up = base + down + guard
                 if mini and up >= mini:
                     ul += [(i, first_up + j * mini, mini) for j in range(up // mini)]
+                elif not mini and config.special_slot_data:
+                    ul.append((i, first_up, up))
                 sr.append((i, first_up, up))
             if letter in "DF":
                 dl.append((i, base, SYMBOLS))
                 pdcch.append((i, base, 1))
             if letter == "S":
-                if down:
+                if down and config.special_slot_data:
                     dl.append((i, base, down))
                 pdcch.append((i, base, 1))
         period = SYMBOLS * len(letters)
         if not ul:
             raise ValueError("the pattern has no uplink opportunity for PUSCH")
         self.ul = Opportunities(ul, period, self.symbol)
+        self.cg_length = max(length for _, _, length in ul)  # configured grants use these
         self.dl = Opportunities(dl, period, self.symbol)
         self.sr = Opportunities(sr, period, self.symbol)
         self.pdcch = Opportunities(pdcch, period, self.symbol)
+
+
+class ConfiguredGrants:
+    """The cell's configured uplink grants: who holds how many PRBs in which occasion.
+
+    Periods are whole symbols (2, 7, or whole slots: TS 38.331 ConfiguredGrantConfig); period ``j``
+    of a grant covers symbols ``[j P, (j + 1) P)`` and its occasions are the full-length uplink
+    opportunities starting there. A grant of phase ``i`` uses the ``i % n``-th of the ``n`` of them.
+    """
+
+    def __init__(self, slots: Opportunities, length: int) -> None:
+        self.slots = slots
+        self.length = length
+        self.grants: dict[int, list[tuple[int, int]]] = {}  # period symbols -> [(phase, PRBs)]
+        self._windows: dict[tuple[int, int], list[int]] = {}
+        self._held: dict[tuple[int, int, int], int] = {}
+
+    def add(self, period: int, phase: int, prbs: int) -> None:
+        self.grants.setdefault(period, []).append((phase, prbs))
+        self._held.clear()
+
+    def window(self, period: int, j: int) -> list[int]:
+        """The occasions of period ``j`` of grants of ``period`` symbols."""
+        key = (period, j)
+        found = self._windows.get(key)
+        if found is None:
+            slots = self.slots
+            first = slots.first_symbol(j * period)
+            stop = slots.first_symbol((j + 1) * period)
+            found = [k for k in range(first, stop) if slots.length(k) == self.length]
+            if len(self._windows) > 4096:
+                self._windows.clear()
+            self._windows[key] = found
+        return found
+
+    def occasion(self, period: int, phase: int, k: int) -> int:
+        """The first occasion at or after opportunity ``k`` of a grant of ``period`` and ``phase``."""
+        first = self.slots.start_symbol(k) // period
+        for j in range(first, first + 1 + self.slots.period_symbols * 2):
+            occasions = self.window(period, j)
+            if occasions:
+                chosen = occasions[phase % len(occasions)]
+                if chosen >= k:
+                    return chosen
+        raise ValueError(f"no configured-grant occasion in {period} symbols")  # pragma: no cover
+
+    def held(self, k: int) -> int:
+        """PRBs the configured grants hold in opportunity ``k``, used or not."""
+        if not self.grants or self.slots.length(k) != self.length:
+            return 0
+        total = 0
+        start = self.slots.start_symbol(k)
+        for period, grants in self.grants.items():
+            occasions = self.window(period, start // period)
+            n = len(occasions)
+            position = occasions.index(k)
+            key = (period, n, position)
+            prbs = self._held.get(key)
+            if prbs is None:
+                prbs = sum(held for phase, held in grants if phase % n == position)
+                self._held[key] = prbs
+            total += prbs
+        return total
+
+
+def configured_grant_load(
+    config: Nr5gNetwork, grants: list[tuple[float, float, int]]
+) -> tuple[int, int, int] | None:
+    """The busiest occasion of configured grants ``(period s, radio bytes, UEs)`` in a cell of
+    ``config``: ``(PRBs held, UEs there, PRBs per UE of the largest grant)``; None without grants.
+    """
+    grid = Grid(config)
+    per_prb = uplink_bytes_per_prb_symbol(config) * grid.cg_length
+    plan = ConfiguredGrants(grid.ul, grid.cg_length)
+    largest = 0
+    for period, size, count in grants:
+        symbols = round(period / grid.symbol)
+        prbs = math.ceil(size / per_prb - 1e-9)
+        largest = max(largest, prbs)
+        for phase in range(count):
+            plan.add(symbols, phase, prbs)
+    if not plan.grants:
+        return None
+    span = math.lcm(grid.ul.period_symbols, *plan.grants)
+    worst = (0, 0, largest)
+    for k in range(grid.ul.first_symbol(0), grid.ul.first_symbol(span)):
+        held = plan.held(k)
+        if held > worst[0]:
+            start = grid.ul.start_symbol(k)
+            there = 0
+            for period, members in plan.grants.items():
+                occasions = plan.window(period, start // period)
+                if k in occasions:
+                    position = occasions.index(k)
+                    there += sum(1 for phase, _ in members if phase % len(occasions) == position)
+            worst = (held, there, largest)
+    return worst
+
+
+def uplink_bytes_per_prb_symbol(config: Nr5gNetwork) -> float:
+    """Bytes one uplink PRB carries per symbol (TS 38.214 MCS, uplink layers and overhead)."""
+    bits = 12 * spectral_efficiency(config.mcs) * config.uplink_layers
+    return bits * (1.0 - config.uplink_overhead) / 8.0
+
+
+def downlink_bytes_per_prb_symbol(config: Nr5gNetwork) -> float:
+    """Bytes one downlink PRB carries per symbol."""
+    return 12 * spectral_efficiency(config.mcs) * config.layers * (1.0 - config.overhead) / 8.0
 
 
 class _Entry:
@@ -178,8 +307,12 @@ class Ue:
     """One UE's buffer and access state in one direction."""
 
     __slots__ = (
+        "access",
         "backlog",
         "cg_next",
+        "cg_period",
+        "cg_phase",
+        "cg_prbs",
         "conn",
         "grant_from",
         "last_done",
@@ -199,6 +332,10 @@ class Ue:
         self.backlog = 0.0
         self.grant_from: int | None = None  # first opportunity it may be scheduled in dynamically
         self.cg_next: int | None = None  # its next configured-grant occasion with data
+        self.access = "scheduled"  # uplink: grant_based or configured_grant
+        self.cg_period = 0  # symbols
+        self.cg_phase = 0
+        self.cg_prbs = 0
         self.last_done = 0.0
         self.served = 1.0  # average bytes per opportunity, for proportional fair
 
@@ -230,10 +367,11 @@ class Nr5gLink(Link):
         assert prbs is not None, "the schema checks that the PRB count is known"
         self.prbs = prbs
         self.grid = Grid(config)
-        bits_per_symbol = (
-            12 * spectral_efficiency(config.mcs) * config.layers * (1.0 - config.overhead)
-        )
-        self.bytes_per_prb_symbol = bits_per_symbol / 8.0
+        self.per_prb_symbol = {
+            "up": uplink_bytes_per_prb_symbol(config),
+            "down": downlink_bytes_per_prb_symbol(config),
+        }
+        self.grants = ConfiguredGrants(self.grid.ul, self.grid.cg_length)
         self.framing = Framing(1500.0, None, link_bytes=L2_HEADERS, min_frame=0.0)
         self.draws = rng_for(f"network:{name}:harq")
         self.core = sampler(config.core_latency, rng_for(f"network:{name}:core"))
@@ -245,10 +383,6 @@ class Nr5gLink(Link):
         }
         self.up = _Scheduler(self, "up")
         self.down = _Scheduler(self, "down")
-
-    def capacity(self, symbols: int) -> float:
-        """Bytes all the cell's PRBs carry in an opportunity of ``symbols`` symbols."""
-        return self.prbs * self.bytes_per_prb_symbol * symbols
 
     def core_delay(self) -> float:
         return self.core_constant if self.core_constant is not None else self.core()
@@ -266,6 +400,7 @@ class Nr5gLink(Link):
         priority = self.config.slices[slice_name].priority if slice_name else 0
         ue = Ue(client, conn, slice_name, priority)
         if direction == "up":
+            self._uplink_access(ue, machine, client)
             return ordered_entry(
                 self.env, lambda packet, when: self.up.arrive(ue, packet, when), feeders
             )
@@ -277,6 +412,22 @@ class Nr5gLink(Link):
             Arrival(env, when + self.core_delay(), lambda p, t: scheduler.arrive(ue, p, t), packet)
 
         return send_down
+
+    def _uplink_access(self, ue: Ue, machine: str, client: str) -> None:
+        """The UE's uplink access from its slice or the cell; a configured grant is held from now."""
+        config = self.config
+        piece = config.slices.get(ue.slice) if ue.slice else None
+        ue.access = (piece.uplink_access if piece else None) or config.uplink_access
+        if ue.access != "configured_grant":
+            return
+        period = (piece.cg_period if piece else None) or config.cg_period
+        size = (piece.cg_size if piece else None) or config.cg_size
+        ue.cg_period = round(period / self.grid.symbol)
+        index = client[len(machine) + 1 : -1] if client != machine else ""
+        ue.cg_phase = int(index) if index.isdigit() else 0
+        per_prb = self.per_prb_symbol["up"] * self.grid.cg_length
+        ue.cg_prbs = math.ceil(size / per_prb - 1e-9)
+        self.grants.add(ue.cg_period, ue.cg_phase, ue.cg_prbs)
 
     def usage(self, duration: float) -> dict[str, float]:
         """The share of each direction's PRB x symbols over ``duration`` that carried
@@ -309,9 +460,10 @@ class _Scheduler:
         self.direction = direction
         grid = cell.grid
         self.slots = grid.ul if direction == "up" else grid.dl
+        self.per_prb_symbol = cell.per_prb_symbol[direction]
+        self.grants = cell.grants if direction == "up" else None
         self.prepare = config.ue_processing if direction == "up" else config.gnb_processing
         self.decode = config.gnb_processing if direction == "up" else config.ue_processing
-        self.access = config.uplink_access if direction == "up" else "scheduled"
         self.active: dict[Ue, None] = {}
         self.reserved: dict[int, int] = {}  # PRBs held by HARQ retransmissions, per opportunity
         self.used = 0.0  # PRB x symbols transmitted, retransmissions included
@@ -337,16 +489,10 @@ class _Scheduler:
         k += (-k) % period
         return sr.end(k)
 
-    def cg_occasion(self, k: int) -> int:
-        """The first configured-grant occasion at or after opportunity ``k``."""
-        slots = self.slots
-        period = self.config.cg_period
-        while True:
-            start = slots.start(k)
-            multiple = math.floor(start / period + 1e-9) * period
-            if k == 0 or slots.start(k - 1) < multiple - EPSILON or abs(multiple - start) < EPSILON:
-                return k
-            k = slots.first(multiple + period)
+    def cg_occasion(self, ue: Ue, k: int) -> int:
+        """The first configured-grant occasion of ``ue`` at or after opportunity ``k``."""
+        assert self.grants is not None
+        return self.grants.occasion(ue.cg_period, ue.cg_phase, k)
 
     def arrive(self, ue: Ue, packet: Packet, when: float) -> None:
         """A message reaches the transmit buffer at ``when`` (called in time order)."""
@@ -354,13 +500,13 @@ class _Scheduler:
         ue.queue.append(_Entry(packet, size, when))
         ue.backlog += size
         self.active[ue] = None
-        if self.access == "configured_grant":
-            occasion = self.cg_occasion(self.slots.first(when + self.prepare))
+        if ue.access == "configured_grant":
+            occasion = self.cg_occasion(ue, self.slots.first(when + self.prepare))
             if ue.cg_next is None or occasion < ue.cg_next:
                 ue.cg_next = occasion
             self.wake(occasion)
         elif ue.grant_from is None:
-            if self.access == "grant_based":
+            if ue.access == "grant_based":
                 ue.grant_from = self.after_request(self.sr_received(when))
             else:
                 ue.grant_from = self.slots.first(when + self.prepare)
@@ -399,8 +545,10 @@ class _Scheduler:
         cell = self.cell
         slots = self.slots
         symbols = slots.length(k)
-        per_prb = cell.bytes_per_prb_symbol * symbols
+        per_prb = self.per_prb_symbol * symbols
         free = cell.prbs - self.reserved.pop(k, 0)
+        if self.grants is not None:
+            free -= self.grants.held(k)  # the configured grants' PRBs, used or not
         cutoff = slots.start(k) - self.prepare
         grants: dict[Ue, float] = {}
         dynamic: list[tuple[Ue, float]] = []
@@ -409,12 +557,8 @@ class _Scheduler:
             if ready <= 0:
                 continue
             if ue.cg_next == k:
-                amount = min(ready, self.config.cg_size)
-                prbs = min(free, math.ceil(amount / per_prb - 1e-9))
-                if prbs > 0:
-                    free -= prbs
-                    grants[ue] = min(amount, prbs * per_prb)
-                    ready -= grants[ue]
+                grants[ue] = min(ready, ue.cg_prbs * per_prb)  # in the UE's own PRBs
+                ready -= grants[ue]
             if ready > 0 and ue.grant_from is not None and ue.grant_from <= k:
                 dynamic.append((ue, ready))
         if dynamic and free > 0:
@@ -437,9 +581,9 @@ class _Scheduler:
                 ue.cg_next = None
                 del self.active[ue]
                 continue
-            if self.access == "configured_grant":
+            if ue.access == "configured_grant":
                 if ue.cg_next is not None and ue.cg_next <= k:
-                    ue.cg_next = self.cg_occasion(k + 1)
+                    ue.cg_next = self.cg_occasion(ue, k + 1)
                 if ue.grant_from is None:
                     # the rest was reported in the PUSCH (BSR): a dynamic grant follows, and the
                     # UE sends in whichever comes first, that grant or its next occasion
@@ -522,6 +666,8 @@ class _Scheduler:
                 received = attempt_end + self.decode
                 break
             again = slots.first(attempt_end + config.harq_rtt)
+            while slots.length(again) != slots.length(k):
+                again += 1  # the same PRBs carry the same transport block only in as many symbols
             self.reserved[again] = self.reserved.get(again, 0) + prbs
             self.used += prbs * slots.length(again)
             attempt_end = slots.end(again)
