@@ -23,6 +23,7 @@ from sim.metrics.collector import Row
 from sim.metrics.summary import ReplicationRow, network_traffic, replication_row, summarize
 from sim.models.draws import Draws, component_rng
 from sim.models.events import Offer, ordered_entry, pending_arrivals
+from sim.models.laws import Sampler, sampler
 from sim.models.links import build_link
 from sim.models.links.ethernet import Frame
 from sim.models.message import Packet
@@ -39,7 +40,8 @@ from sim.models.mqtt.packets import DONE, Publish
 from sim.models.mqtt.routing import Route, TopicPlan, plan_topic
 from sim.models.traffic import StreamSource
 from sim.results import Results
-from sim.scenario.schema import Client, Scenario
+from sim.scenario.hosts import host_law
+from sim.scenario.schema import Client, HostDelay, Scenario
 
 Progress = Callable[[float], None]
 
@@ -189,9 +191,11 @@ class Plant:
         network: str | None,
         client: Client,
         broker: str,
+        host: HostDelay,
         to_client: Offer | None = None,
     ) -> MqttConnection:
-        """The MQTT connection of client ``name`` to ``broker`` across ``network`` (None: none)."""
+        """The MQTT connection of client ``name`` (on a host of ``host``) to ``broker`` across
+        ``network`` (None: none)."""
         sc = self.scenario
         outages = getattr(sc.networks[network], "outages", []) if network else []
         conn = MqttConnection(
@@ -203,6 +207,8 @@ class Plant:
             outages=outages,
             to_broker=self.broker_entry[broker],
             to_client=to_client,
+            client_host=self._host(host, f"host:{name}:client"),
+            broker_host=self._host(sc.brokers[broker].host, f"host:{name}:broker"),
         )
         if network is None:
             conn.attach(None, None)
@@ -214,6 +220,11 @@ class Plant:
             )
         self.connections.append(conn)
         return conn
+
+    def _host(self, host: HostDelay, stream: str) -> Sampler | None:
+        """Draws of a host stack's delay per packet (None: no host delay)."""
+        law = host_law(host)
+        return None if law is None else sampler(law, self.draws(stream))
 
     def _publisher(
         self, key: str, conn: MqttConnection, client: Client, acknowledged: bool
@@ -238,7 +249,7 @@ class Plant:
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             key = f"gateway:{name}"
             client = behind[0].client
-            conn = self._connection(key, upstream, client, broker)
+            conn = self._connection(key, upstream, client, broker, sc.networks[name].host)  # type: ignore[union-attr]
             acknowledged = any(stream.qos for m in behind for stream in m.streams.values())
             self.links[name].publish = self._publisher(key, conn, client, acknowledged).publish  # type: ignore[attr-defined]
 
@@ -254,7 +265,7 @@ class Plant:
                 )
                 continue
             app = SubscriberApp(sub.service_time)
-            conn = self._connection(key, sub.network, sub.client, sub.broker, app.receive)
+            conn = self._connection(key, sub.network, sub.client, sub.broker, sub.host, app.receive)
             outbox = None
             if sub.qos or conn.gated:
                 outbox = Outbox(self.env, key, broker_cfg.max_inflight, broker_cfg.max_queued)
@@ -272,7 +283,9 @@ class Plant:
         sc = self.scenario
         for name, bridge in sc.bridges.items():
             key = f"bridge:{name}"
-            conn = self._connection(key, bridge.network, bridge.client, bridge.to)
+            # the bridge runs in the broker it reads from, on that broker's host
+            host = sc.brokers[bridge.from_].host
+            conn = self._connection(key, bridge.network, bridge.client, bridge.to, host)
             outbox = None
             if bridge.qos or conn.gated:
                 max_queued = sc.brokers[bridge.from_].max_queued
@@ -318,7 +331,9 @@ class Plant:
                         self.up_feeders[machine.network],
                     )
                 else:
-                    conn = self._connection(client, machine.network, machine.client, machine.broker)
+                    conn = self._connection(
+                        client, machine.network, machine.client, machine.broker, machine.host
+                    )
                     send = self._publisher(client, conn, machine.client, acknowledged).publish
                 for stream_name, stream in machine.streams.items():
                     info = StreamInfo(class_name, stream_name)

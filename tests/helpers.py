@@ -7,6 +7,7 @@ Imported by the test modules as ``helpers`` (pytest puts ``tests/`` on ``sys.pat
 
 from __future__ import annotations
 
+import copy
 import math
 import subprocess
 import sys
@@ -32,9 +33,9 @@ SHARED_CONTRACT = ROOT.parent / "shared" / "contract"
 
 STANDARD_ERRORS = 3.0  # the 95 % Student interval (about 2.1 SE at R = 20) widened a little
 
-# A broker that costs nothing: no service, fan-out or per-byte time, so a test's timeline is the
-# networks' alone.
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s"}
+# A broker that costs nothing: no service, fan-out or per-byte time and no host stack, so a test's
+# timeline is the networks' alone.
+FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s", "host": "none"}
 
 
 # ------------------------------------------------------------------------------- scenarios
@@ -68,20 +69,36 @@ def plant(
     on network ``net`` publishing ``streams`` to broker ``b`` (free unless ``broker`` says), and
     one subscriber ``sink`` next to it taking every topic (unless ``subscribers`` say).
     ``networks`` and ``machines`` add more of them; ``top`` sets top-level keys (``duration``,
-    ``warmup``, ``seed``, ``replications``, ``tcp``, ...)."""
-    return {
-        "name": "test",
-        "duration": "10s",
-        "seed": 1,
-        **top,
-        "networks": {net: network, **(networks or {})},
-        "brokers": {"b": FREE_BROKER if broker is None else broker},
-        "machines": {
-            machine: {"count": count, "network": net, "broker": "b", "streams": streams},
-            **(machines or {}),
-        },
-        "subscribers": subscribers or {"sink": {"broker": "b", "topics": ["#"]}},
-    }
+    ``warmup``, ``seed``, ``replications``, ``tcp``, ...). Every host is ``none`` unless given
+    (:func:`no_hosts`)."""
+    return no_hosts(
+        {
+            "name": "test",
+            "duration": "10s",
+            "seed": 1,
+            **top,
+            "networks": {net: network, **(networks or {})},
+            "brokers": {"b": FREE_BROKER if broker is None else broker},
+            "machines": {
+                machine: {"count": count, "network": net, "broker": "b", "streams": streams},
+                **(machines or {}),
+            },
+            "subscribers": subscribers or {"sink": {"broker": "b", "topics": ["#"]}},
+        }
+    )
+
+
+def no_hosts(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``host: none`` on every machine, broker, subscriber and gateway that names no
+    host of its own: a model's test sees the model alone (tests/test_hosts.py checks the hosts)."""
+    for table in ("machines", "brokers", "subscribers"):
+        for spec in (data.get(table) or {}).values():
+            if isinstance(spec, dict):
+                spec.setdefault("host", "none")
+    for spec in (data.get("networks") or {}).values():
+        if isinstance(spec, dict) and spec.get("kind") == "gateway":
+            spec.setdefault("host", "none")
+    return data
 
 
 def plant_scenario(**spec: Any) -> Scenario:
@@ -90,8 +107,10 @@ def plant_scenario(**spec: Any) -> Scenario:
 
 
 def written_scenario(folder: Path, data: dict[str, Any]) -> Scenario:
-    """``data`` written as a YAML file in ``folder`` and loaded as a user's file is loaded."""
+    """``data`` written as a YAML file in ``folder`` and loaded as a user's file is loaded (with
+    :func:`no_hosts` unless it extends another file)."""
     path = folder / f"scenario-{len(list(folder.iterdir()))}.yaml"
+    data = no_hosts(copy.deepcopy(data)) if "extends" not in data else data
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return load_scenario(path)
 

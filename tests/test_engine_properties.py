@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
-from helpers import FIXTURES, in_publish_order, plant_scenario
+from helpers import FIXTURES, in_publish_order, no_hosts, plant_scenario
 
 from sim.engine import Plant, run_scenario
 from sim.models.draws import Draws, component_rng
@@ -329,33 +329,39 @@ def routing_scenario() -> Scenario:
         }
 
     return Scenario.model_validate(
-        {
-            "name": "routing",
-            "duration": "5s",
-            "warmup": "0.5s",
-            "seed": 3,
-            "networks": {
-                "lan": {"kind": "parametric", "latency": "1ms"},
-                "wan": {"kind": "parametric", "latency": "8ms"},
-            },
-            "brokers": {
-                "edge": {"service_time": "20us", "fanout_time": "10us", "per_byte_time": "0s"},
-                "central": {"service_time": "20us", "fanout_time": "10us", "per_byte_time": "0s"},
-            },
-            "bridges": {
-                "up": {"from": "edge", "to": "central", "network": "wan", "topics": ["plant/#"]}
-            },
-            "machines": {
-                "robot": machine("plant/line3/robot/{id}/joints"),
-                "cnc": machine("plant/line3/cnc/{id}/spindle"),
-                "lab": machine("lab/bench/{id}/temp"),
-            },
-            "subscribers": {
-                "robots": {"broker": "edge", "topics": ["plant/line3/robot/+/joints"]},
-                "scada": {"broker": "edge", "topics": ["plant/#"]},
-                "historian": {"broker": "central", "topics": ["plant/#"]},
-            },
-        }
+        no_hosts(
+            {
+                "name": "routing",
+                "duration": "5s",
+                "warmup": "0.5s",
+                "seed": 3,
+                "networks": {
+                    "lan": {"kind": "parametric", "latency": "1ms"},
+                    "wan": {"kind": "parametric", "latency": "8ms"},
+                },
+                "brokers": {
+                    "edge": {"service_time": "20us", "fanout_time": "10us", "per_byte_time": "0s"},
+                    "central": {
+                        "service_time": "20us",
+                        "fanout_time": "10us",
+                        "per_byte_time": "0s",
+                    },
+                },
+                "bridges": {
+                    "up": {"from": "edge", "to": "central", "network": "wan", "topics": ["plant/#"]}
+                },
+                "machines": {
+                    "robot": machine("plant/line3/robot/{id}/joints"),
+                    "cnc": machine("plant/line3/cnc/{id}/spindle"),
+                    "lab": machine("lab/bench/{id}/temp"),
+                },
+                "subscribers": {
+                    "robots": {"broker": "edge", "topics": ["plant/line3/robot/+/joints"]},
+                    "scada": {"broker": "edge", "topics": ["plant/#"]},
+                    "historian": {"broker": "central", "topics": ["plant/#"]},
+                },
+            }
+        )
     )
 
 

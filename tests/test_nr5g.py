@@ -44,7 +44,8 @@ def one_packet(config: Nr5gNetwork, arrival: float, payload: float = 100.0) -> f
     return delivered[0]
 
 
-EXACT = {"bler": 0, "core_latency": "0.4ms"}
+NO_EQUIPMENT = {"equipment": {"up": "0s", "down": "0s"}}  # the radio alone
+EXACT = {"bler": 0, "core_latency": "0.4ms", **NO_EQUIPMENT}
 
 
 def test_grant_based_timeline_in_a_dddsu_cell() -> None:
@@ -123,7 +124,7 @@ def test_mini_slot_configured_grant_timeline() -> None:
     Data at 0, ready at 0.05 ms (5.6 symbols), goes in symbols 20-21, ends at 22 symbols =
     0.19643 ms, +0.1 ms decoding +0.05 ms core. (32 B of payload is 84 B over the radio: within the
     96 B grant.)"""
-    config = cell_config(profile="urllc", bler=0)
+    config = cell_config(profile="urllc", bler=0, **NO_EQUIPMENT)
     symbol = 0.125 * MS / 14
     assert one_packet(config, 0.0, payload=32) == pytest.approx(22 * symbol + 0.15 * MS, abs=1e-9)
 
@@ -133,7 +134,7 @@ def test_configured_grant_overflow_goes_in_the_next_occasion() -> None:
     28, 42, ...), the grant at symbols 20-21 carries 27 PRBs x 2 symbols x 1.79 B (96.7 B), the rest
     goes in the next occasion (symbols 28-29, before any dynamic grant could come): delivered at
     30 symbols + 0.15 ms."""
-    config = cell_config(profile="urllc", bler=0, cg_period="0.125ms")
+    config = cell_config(profile="urllc", bler=0, **NO_EQUIPMENT, cg_period="0.125ms")
     symbol = 0.125 * MS / 14
     assert one_packet(config, 0.0, payload=100) == pytest.approx(30 * symbol + 0.15 * MS, abs=1e-9)
 
@@ -143,9 +144,22 @@ def test_configured_grant_overflow_goes_by_buffer_status_report() -> None:
     first 96.7 B (decoded at 22 symbols + 0.1 ms = 33.2 symbols) brings a dynamic grant: PDCCH at the
     next D or S slot start (slot 4, symbol 56), k2 = 1 -> first mini-slot from slot 5 (symbol 70):
     symbols 76-77, sooner than the next occasion; delivered at 78 symbols + 0.15 ms."""
-    config = cell_config(profile="urllc", bler=0, cg_period="1ms")
+    config = cell_config(profile="urllc", bler=0, **NO_EQUIPMENT, cg_period="1ms")
     symbol = 0.125 * MS / 14
     assert one_packet(config, 0.0, payload=100) == pytest.approx(78 * symbol + 0.15 * MS, abs=1e-9)
+
+
+def test_private_lte_timeline_in_tdd_configuration_2() -> None:
+    """private-lte: 1 ms subframes, TDD configuration 2 (D S U D D, TS 36.211 Table 4.2-2), no
+    PUSCH or SR in UpPTS, an SR every 10 ms (every 2nd U subframe, TS 36.213 Table 10.1.5-1).
+    Data at 0.1 ms: SR in U subframe 2 (received 3.0 ms), 2 ms of eNB processing -> grant in D
+    subframe 5, PUSCH no sooner than 4 subframes later (TS 36.213 8.0) -> U subframe 12 (12-13 ms),
+    decoded 15.0 ms, local core 0.5 ms: 15.5 ms. Data at 3.1 ms waits for the SR in subframe 12
+    (the one at 7 is not its): grant at 15, PUSCH at 22, delivered 25.5 ms."""
+    config = cell_config(profile="private-lte", **{**EXACT, "core_latency": "0.5ms"})
+    assert config.prb_count == 100  # 20 MHz, TS 36.101 Table 5.6-1 (NR would have 106)
+    assert one_packet(config, 0.1 * MS) == pytest.approx(15.5 * MS, abs=1e-9)
+    assert one_packet(config, 3.1 * MS) == pytest.approx(25.5 * MS, abs=1e-9)
 
 
 def test_grid_of_the_profiles() -> None:
@@ -168,13 +182,25 @@ def test_prb_counts_and_spectral_efficiency_from_3gpp_tables() -> None:
 
 
 def test_harq_retransmission_comes_one_tdd_period_later() -> None:
-    """With BLER 100 % on the first attempts the block goes again in the first U slot at least
-    harq_rtt (2 ms) after the failed one: 2.5 ms per retransmission, and after max_transmissions
-    the RLC adds its recovery delay."""
-    base = dict(profile="sa-midband", uplink_access="configured_grant", core_latency="0.4ms")
+    """With every attempt failing, the gNB asks for the block again as for a request: it decodes
+    the U slot ending at 2.5 ms by 3.0 ms, grants in D slot 6, k2 = 2 -> the next whole U slot,
+    9 (4.5 ms): 2.5 ms per retransmission; after max_transmissions the RLC adds its recovery."""
+    base = dict(
+        profile="sa-midband",
+        uplink_access="configured_grant",
+        core_latency="0.4ms",
+        cg_period="2.5ms",
+        **NO_EQUIPMENT,
+    )
     clean = one_packet(cell_config(**base, bler=0), 0.1 * MS)
     failing = one_packet(
-        cell_config(**base, bler=0.999999, max_transmissions=3, rlc_retransmission="10ms"),
+        cell_config(
+            **base,
+            bler=0.999999,
+            retransmission_bler=0.999999,
+            max_transmissions=3,
+            rlc_retransmission="10ms",
+        ),
         0.1 * MS,
     )
     assert failing - clean == pytest.approx(2 * 2.5 * MS + 10 * MS, abs=1e-9)
@@ -264,7 +290,7 @@ def ts38306_rate(config: Nr5gNetwork, direction: str) -> float:
         symbols = 14 * sum(letter in "DF" for letter in pattern)
         symbols += pattern.count("S") * down * config.special_slot_data
     share = symbols / (14 * len(pattern))
-    prbs = prbs_for(config.numerology, config.bandwidth)
+    prbs = config.prb_count
     symbol_time = 1e-3 / (14 * 2**config.numerology)
     return layers * order * rate / 1024 * prbs * 12 / symbol_time * (1 - overhead) * share
 
@@ -278,7 +304,7 @@ def radio_share(payload: int) -> float:
     return payload / (mqtt + segments * (40 + 7))
 
 
-@pytest.mark.parametrize("profile", ["sa-midband", "urllc", "nsa-public"])
+@pytest.mark.parametrize("profile", ["sa-midband", "sa-mmwave", "urllc", "nsa-public"])
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_saturated_cell_carries_the_ts38306_rate(profile: str, direction: str) -> None:
     """Offered far more than the cell carries (no HARQ failures), the radio bytes delivered per

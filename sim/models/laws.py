@@ -103,6 +103,24 @@ def _trace_sampler(law: Trace, draws: Draws) -> Sampler:
     return histogram
 
 
+class InOrderDelay:
+    """A delay drawn per packet at a stage that keeps packets in order (a host's network stack, a
+    router): each packet leaves its draw after it came, and not before the one ahead of it."""
+
+    __slots__ = ("draw", "last")
+
+    def __init__(self, draw: Sampler) -> None:
+        self.draw = draw
+        self.last = 0.0
+
+    def __call__(self, when: float) -> float:
+        when += self.draw()
+        if when < self.last:
+            when = self.last
+        self.last = when
+        return when
+
+
 def is_constant(law: Law) -> bool:
     """Whether every draw of ``law`` is the same number."""
     return isinstance(law, Constant) or (isinstance(law, Uniform) and law.low == law.high)

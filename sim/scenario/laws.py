@@ -194,6 +194,17 @@ class TraceData:
         assert self.edges is not None and self.weights is not None
         return float(self.weights @ ((self.edges[:-1] + self.edges[1:]) / 2))
 
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile: of the samples, or of the histogram with its weight spread
+        uniformly over each bin (the distribution the ``trace`` law draws from)."""
+        import numpy as np
+
+        if self.samples is not None:
+            return float(np.quantile(self.samples, q))
+        assert self.edges is not None and self.weights is not None
+        below = np.concatenate([[0.0], np.cumsum(self.weights)])
+        return float(np.interp(q, below / below[-1], self.edges))
+
 
 _SEPARATOR = re.compile(r"\s*,\s*|\s+")
 

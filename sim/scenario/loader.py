@@ -442,7 +442,24 @@ def _problems(
         problem = Problem(top, ".".join(str(part) for part in where) or None, message)
         if problem not in problems:
             problems.append(problem)
-    return problems
+    return _one_per_field(problems)
+
+
+def _one_per_field(problems: list[Problem]) -> list[Problem]:
+    """One line per field: a value one of several forms may take (a host class or a delay law)
+    fails each of them, and the line says what each would have needed."""
+    merged: list[Problem] = []
+    for problem in problems:
+        index = next(
+            (i for i, p in enumerate(merged) if p.path is not None and p.path == problem.path),
+            None,
+        )
+        if index is None:
+            merged.append(problem)
+        else:
+            first = merged[index]
+            merged[index] = Problem(first.file, first.path, f"{first.message}; or {problem.message}")
+    return merged
 
 
 def _source(where: list[Any], sources: list[tuple[str, Mapping[Any, Any]]]) -> str | None:

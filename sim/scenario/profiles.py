@@ -49,10 +49,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "special_slot_data": True,
         "scheduler": "round_robin",
         "bler": "10%",
-        "harq_rtt": "2ms",
+        "uplink_bler": "10%",
+        "retransmission_bler": "1%",
+        "harq_rtt": "3.5ms",
         "max_transmissions": 4,
         "rlc_retransmission": "10ms",
         "core_latency": "0.4ms",
+        "equipment": {"up": "1.5ms", "down": "3.3ms"},
     },
     "urllc": {
         "numerology": 3,
@@ -75,10 +78,71 @@ PROFILES: dict[str, dict[str, Any]] = {
         "special_slot_data": True,
         "scheduler": "round_robin",
         "bler": 0.00001,
+        "uplink_bler": 0.00001,
+        "retransmission_bler": 0.00001,
         "harq_rtt": "0.25ms",
         "max_transmissions": 4,
         "rlc_retransmission": "5ms",
         "core_latency": "0.05ms",
+        "equipment": {"up": "0.22ms", "down": {"lognormal": {"median": "0.25ms", "p99": "0.42ms"}}},
+    },
+    "sa-mmwave": {
+        "numerology": 3,
+        "bandwidth": "100MHz",
+        "tdd_pattern": "DDDSU",
+        "special_slot": "10:2:2",
+        "mini_slot": None,
+        "uplink_access": "grant_based",
+        "sr_period": 1,
+        "cg_period": "2.5ms",
+        "cg_size": "256B",
+        "k2": 1,
+        "gnb_processing": "0.1ms",
+        "ue_processing": "0.1ms",
+        "mcs": 20,
+        "layers": 2,
+        "uplink_layers": 1,
+        "overhead": "18%",
+        "uplink_overhead": "10%",
+        "special_slot_data": True,
+        "scheduler": "round_robin",
+        "bler": "5%",
+        "uplink_bler": "1%",
+        "retransmission_bler": "1%",
+        "harq_rtt": "0.5ms",
+        "max_transmissions": 4,
+        "rlc_retransmission": "5ms",
+        "core_latency": "0.1ms",
+        "equipment": {"up": "1.3ms", "down": "1ms"},
+    },
+    "private-lte": {
+        "numerology": 0,
+        "bandwidth": "20MHz",
+        "tdd_pattern": "DSUDD",
+        "special_slot": "12:2:0",
+        "mini_slot": None,
+        "uplink_access": "grant_based",
+        "sr_period": 2,
+        "cg_period": "10ms",
+        "cg_size": "256B",
+        "k2": 4,
+        "gnb_processing": "2ms",
+        "ue_processing": "1ms",
+        "mcs": 16,
+        "layers": 2,
+        "uplink_layers": 1,
+        "overhead": "24%",
+        "uplink_overhead": "20%",
+        "special_slot_data": True,
+        "scheduler": "proportional_fair",
+        "bler": "10%",
+        "uplink_bler": "10%",
+        "retransmission_bler": "1%",
+        "harq_rtt": "8ms",
+        "max_transmissions": 4,
+        "rlc_retransmission": "20ms",
+        "core_latency": "0.5ms",
+        "equipment": {"up": "0s", "down": "0s"},
     },
     "nsa-public": {
         "numerology": 1,
@@ -101,10 +165,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "special_slot_data": True,
         "scheduler": "proportional_fair",
         "bler": "10%",
+        "uplink_bler": "10%",
+        "retransmission_bler": "1%",
         "harq_rtt": "2ms",
         "max_transmissions": 4,
         "rlc_retransmission": "20ms",
         "core_latency": {"lognormal": {"median": "10ms", "p99": "18ms"}},
+        "equipment": {"up": "0s", "down": "0s"},
     },
 }
 
@@ -125,6 +192,15 @@ PRB_TABLE: dict[tuple[int, int], int] = {
 }  # fmt: skip
 
 
-def prbs_for(numerology: int, bandwidth: float) -> int | None:
-    """PRBs of a carrier, or None when the combination is not in the 3GPP tables."""
+# LTE transmission bandwidth N_RB per channel bandwidth in MHz: TS 36.101 Table 5.6-1.
+LTE_PRB_TABLE: dict[float, int] = {1.4: 6, 3: 15, 5: 25, 10: 50, 15: 75, 20: 100}
+
+LTE_PROFILES = frozenset({"private-lte"})  # profiles of an LTE carrier (TS 36 series)
+
+
+def prbs_for(numerology: int, bandwidth: float, profile: str | None = None) -> int | None:
+    """PRBs of a carrier, or None when the combination is not in the 3GPP tables; an LTE
+    profile's carrier (15 kHz subcarriers) by the LTE table."""
+    if profile in LTE_PROFILES:
+        return LTE_PRB_TABLE.get(round(bandwidth / 1e6, 1)) if numerology == 0 else None
     return PRB_TABLE.get((15 << numerology, round(bandwidth / 1e6)))

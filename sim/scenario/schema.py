@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from sim.scenario.laws import Law, law_type
-from sim.scenario.profiles import PROFILES, prbs_for
+from sim.scenario.profiles import LTE_PROFILES, PROFILES, prbs_for
 from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
@@ -60,6 +60,14 @@ HOUR, DAY = 3600.0, 86400.0
 MAX_PAYLOAD = 250_000_000
 
 TimeLaw = law_type(TIME, HOUR, "a delay beyond an hour is an outage")
+HostLaw = law_type(TIME, 1.0, "a host holding a packet for more than a second is down")
+
+# An end host's stack: a class of host (its law in sim.scenario.hosts), a law of its own, or none.
+HostDelay = Literal["none", "server", "industrial-pc", "embedded"] | HostLaw
+HOST_HELP = (
+    "delay each packet takes through the host's stack, each way: server, industrial-pc, embedded "
+    "(docs/models.md), a law, or none"
+)
 SizeLaw = law_type(SIZE, MAX_PAYLOAD, "an MQTT packet is at most 268,435,455 bytes")
 
 QoS = Literal[0, 1, 2]
@@ -293,6 +301,7 @@ class Machine(Strict):
     broker: str = Field(description="name of the broker they publish to")
     streams: dict[Name, Stream] = Field(min_length=1)
     client: Client = Field(default_factory=Client, description="each machine's MQTT client")
+    host: HostDelay = Field(default="industrial-pc", description=HOST_HELP)
 
     @model_validator(mode="after")
     def _topics_fit(self) -> Machine:
@@ -471,6 +480,7 @@ class GatewayNetwork(Strict):
     upstream: str | None = Field(
         default=None, description="network the gateway publishes across; none: next to the broker"
     )
+    host: HostDelay = Field(default="industrial-pc", description=HOST_HELP)
 
 
 UplinkAccess = Literal["grant_based", "configured_grant"]
@@ -489,7 +499,9 @@ class Nr5gNetwork(Strict):
     profile_fields: ClassVar[frozenset[str]] = frozenset(PROFILES["sa-midband"])
 
     kind: Literal["nr5g"]
-    profile: Literal["sa-midband", "urllc", "nsa-public"] = "sa-midband"
+    profile: Literal["sa-midband", "sa-mmwave", "urllc", "private-lte", "nsa-public"] = (
+        "sa-midband"
+    )
     numerology: int = Field(
         ge=0, le=4, description="mu: 2^mu x 15 kHz subcarriers, 1 ms / 2^mu slots"
     )
@@ -547,9 +559,21 @@ class Nr5gNetwork(Strict):
     )
     scheduler: Literal["round_robin", "proportional_fair", "strict_priority"]
     slices: dict[Name, Slice] = Field(default_factory=dict)
-    bler: Fraction = Field(ge=0, lt=1, description="transport block error rate per transmission")
+    bler: Fraction = Field(
+        ge=0,
+        lt=1,
+        description="downlink transport block error rate per transmission (also the uplink's "
+        "unless uplink_bler)",
+    )
+    uplink_bler: Fraction = Field(ge=0, lt=1, description="uplink transport block error rate")
+    retransmission_bler: Fraction = Field(
+        ge=0, lt=1, description="probability a HARQ retransmission fails too, after combining"
+    )
     harq_rtt: Time = Field(
-        ge=0, le=0.1, description="from a failed transmission to its retransmission"
+        ge=0,
+        le=0.1,
+        description="downlink: least time from a failed block to its retransmission (uplink "
+        "retransmissions follow the grant timing)",
     )
     max_transmissions: int = Field(
         ge=1, le=16, description="HARQ transmissions before RLC steps in"
@@ -558,7 +582,15 @@ class Nr5gNetwork(Strict):
         ge=0, le=10.0, description="extra delay when RLC recovers a lost block"
     )
     core_latency: TimeLaw = Field(description="gNB to broker through the UPF")
+    equipment: Equipment = Field(
+        description="equipment between the UE's radio and the machine, per direction"
+    )
     outages: Outages = Field(default_factory=list, description="times the cell is down")
+
+    @property
+    def prb_count(self) -> int | None:
+        """The carrier's PRBs: given, or from the 3GPP tables (TS 38.101, or TS 36.101 for LTE)."""
+        return self.prbs or prbs_for(self.numerology, self.bandwidth, self.profile)
 
     @model_validator(mode="before")
     @classmethod
@@ -570,10 +602,17 @@ class Nr5gNetwork(Strict):
             return data
         # a file written when one value served both directions keeps meaning both
         given = dict(data)
-        for both, uplink in (("layers", "uplink_layers"), ("overhead", "uplink_overhead")):
+        for both, uplink in (
+            ("layers", "uplink_layers"),
+            ("overhead", "uplink_overhead"),
+            ("bler", "uplink_bler"),
+        ):
             if both in given and uplink not in given:
                 given[uplink] = given[both]
-        return {**PROFILES[profile], **given}
+        merged = {**PROFILES[profile], **given}
+        if isinstance(given.get("equipment"), dict):  # a block of its own: merged key by key
+            merged["equipment"] = {**PROFILES[profile]["equipment"], **given["equipment"]}
+        return merged
 
     @field_validator("tdd_pattern")
     @classmethod
@@ -595,11 +634,10 @@ class Nr5gNetwork(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Nr5gNetwork:
-        from sim.scenario.profiles import prbs_for
-
-        if self.prbs is None and prbs_for(self.numerology, self.bandwidth) is None:
+        if self.prbs is None and self.prb_count is None:
             raise ValueError(
-                f"TS 38.101 lists no PRB count for {self.bandwidth / 1e6:g} MHz at "
+                f"{'TS 36.101' if self.profile in LTE_PROFILES else 'TS 38.101'} lists no PRB "
+                f"count for {self.bandwidth / 1e6:g} MHz at "
                 f"{15 << self.numerology} kHz subcarriers (numerology {self.numerology}); "
                 "choose another bandwidth or give 'prbs'"
             )
@@ -661,6 +699,15 @@ def cg_period_problem(period: float, numerology: int) -> str | None:
         f"(TS 38.331 ConfiguredGrantConfig); a slot at {15 << numerology} kHz is "
         f"{format_time(slot)}; got {format_time(period)}"
     )
+
+
+class Equipment(Strict):
+    """What a packet crosses between the UE's modem and the machine, each way, beyond the radio:
+    the modem's host interface, an industrial 5G router, a TSN translator (DS-TT). Each draw
+    keeps the packets in order."""
+
+    up: TimeLaw = Field(default=0.0, description="from the machine to the UE's radio")
+    down: TimeLaw = Field(default=0.0, description="from the UE's radio to the machine")
 
 
 class Slice(Strict):
@@ -750,6 +797,7 @@ class Broker(Strict):
     queue_qos0: bool = Field(
         default=False, description="queue QoS 0 messages for disconnected persistent sessions"
     )
+    host: HostDelay = Field(default="server", description=HOST_HELP)
 
 
 class Bridge(Strict):
@@ -796,6 +844,7 @@ class Subscriber(Strict):
     service_time: Time = Field(default=0.0, ge=0, le=1.0, description="processing time per message")
     qos: QoS = 0
     client: Client = Field(default_factory=Client, description="the subscriber's MQTT client")
+    host: HostDelay = Field(default="server", description=HOST_HELP)
 
 
 # --------------------------------------------------------------------------------------- scenario
@@ -976,7 +1025,7 @@ def _grant_admission(scenario: Scenario, name: str, cell: Nr5gNetwork) -> str | 
     if load is None:
         return None
     held, ues, largest = load
-    prbs = cell.prbs or prbs_for(cell.numerology, cell.bandwidth)
+    prbs = cell.prb_count
     if held <= (prbs or 0):
         return None
     return (

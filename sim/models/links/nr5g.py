@@ -32,9 +32,12 @@ What it models (TS 38.211/38.213/38.214/38.321 terms):
   water-filled), proportional fair (least served first) or strict priority (slice priority, then
   stream priority); slices first give their members a reserved share of the PRBs left. A message
   larger than an allocation is segmented over several opportunities (RLC segmentation).
-- **HARQ.** Each transport block fails with probability ``bler``; a retransmission goes in the first
-  opportunity of the same length at least ``harq_rtt`` after the failed one and takes the same PRBs
-  there; after
+- **HARQ.** Each transport block fails with probability ``bler`` (``uplink_bler``), each of its
+  retransmissions, soft-combined with what came before (incremental redundancy, TS 38.212
+  5.4.2), with ``retransmission_bler``; a retransmission goes in the first
+  opportunity at least as long that the feedback allows (uplink: a new grant after the gNB decoded;
+  downlink: the UE's NACK in the next PUCCH symbols, then the gNB's processing, and no sooner than
+  ``harq_rtt`` after the failed one), and takes as many resource elements there; after
   ``max_transmissions`` failures RLC recovers the data ``rlc_retransmission`` later. The gNB decodes
   in ``gnb_processing``; PDCP delivers a UE's messages in order.
 - **Core.** ``core_latency`` from the gNB through the UPF to the broker (and back for the downlink).
@@ -59,10 +62,9 @@ import simpy
 from sim.models.draws import Draws
 from sim.models.events import Arrival, ordered_entry
 from sim.models.framing import Framing
-from sim.models.laws import is_constant, sampler
+from sim.models.laws import InOrderDelay, is_constant, sampler
 from sim.models.links.base import Connection, Deliver, Direction, Link
 from sim.models.message import Packet
-from sim.scenario.profiles import prbs_for
 from sim.scenario.schema import Nr5gNetwork
 
 # TS 38.214 Table 5.1.3.1-1 (MCS index table 1, up to 64QAM): modulation order and code rate x 1024.
@@ -314,6 +316,7 @@ class Ue:
         "cg_phase",
         "cg_prbs",
         "conn",
+        "equipment",
         "grant_from",
         "last_done",
         "name",
@@ -336,6 +339,7 @@ class Ue:
         self.cg_period = 0  # symbols
         self.cg_phase = 0
         self.cg_prbs = 0
+        self.equipment: InOrderDelay | None = None  # UE-side equipment, machine side of the radio
         self.last_done = 0.0
         self.served = 1.0  # average bytes per opportunity, for proportional fair
 
@@ -363,7 +367,7 @@ class Nr5gLink(Link):
     ) -> None:
         super().__init__(env, name, rng_for)
         self.config = config
-        prbs = config.prbs or prbs_for(config.numerology, config.bandwidth)
+        prbs = config.prb_count
         assert prbs is not None, "the schema checks that the PRB count is known"
         self.prbs = prbs
         self.grid = Grid(config)
@@ -376,6 +380,10 @@ class Nr5gLink(Link):
         self.draws = rng_for(f"network:{name}:harq")
         self.core = sampler(config.core_latency, rng_for(f"network:{name}:core"))
         self.core_constant = config.core_latency.mean if is_constant(config.core_latency) else None
+        self.equipment = {
+            way: None if is_constant(law) and law.mean == 0 else law
+            for way, law in (("up", config.equipment.up), ("down", config.equipment.down))
+        }
         self.slice_of: dict[str, str] = {
             machine: slice_name
             for slice_name, piece in config.slices.items()
@@ -399,11 +407,18 @@ class Nr5gLink(Link):
         slice_name = self.slice_of.get(machine)
         priority = self.config.slices[slice_name].priority if slice_name else 0
         ue = Ue(client, conn, slice_name, priority)
+        law = self.equipment[direction]
+        if law is not None:
+            ue.equipment = InOrderDelay(sampler(law, self.rng_for(f"network:{self.name}:{client}")))
         if direction == "up":
             self._uplink_access(ue, machine, client)
-            return ordered_entry(
+            entry = ordered_entry(
                 self.env, lambda packet, when: self.up.arrive(ue, packet, when), feeders
             )
+            delay = ue.equipment
+            if delay is None:
+                return entry
+            return lambda packet, when: entry(packet, delay(when))
         scheduler = self.down
         env = self.env
 
@@ -461,6 +476,7 @@ class _Scheduler:
         grid = cell.grid
         self.slots = grid.ul if direction == "up" else grid.dl
         self.per_prb_symbol = cell.per_prb_symbol[direction]
+        self.bler = config.uplink_bler if direction == "up" else config.bler
         self.grants = cell.grants if direction == "up" else None
         self.prepare = config.ue_processing if direction == "up" else config.gnb_processing
         self.decode = config.gnb_processing if direction == "up" else config.ue_processing
@@ -652,12 +668,28 @@ class _Scheduler:
 
     # --------------------------------------------------------------------------- transmission
 
+    def retransmission(self, end: float) -> int:
+        """The first opportunity a transport block that failed at ``end`` can go again in.
+
+        Uplink: the gNB decodes, and asks again with a grant as for a request (PDCCH, k2). Downlink:
+        the UE's NACK waits for the first uplink symbols for PUCCH after it decoded (``k1``, TS
+        38.213 9.2.3; in TDD the feedback of several D slots waits for the same uplink), then the
+        gNB needs its processing time, and the retransmission comes no sooner than ``harq_rtt``
+        after the failed block.
+        """
+        config = self.config
+        if self.direction == "up":
+            return self.after_request(end)
+        sr = self.cell.grid.sr
+        feedback = sr.end(sr.first(end + config.ue_processing))
+        return self.slots.first(max(end + config.harq_rtt, feedback + config.gnb_processing))
+
     def _transmit(self, ue: Ue, k: int, amount: float, prbs: int) -> None:
         """Send ``amount`` bytes of ``ue``'s buffer in opportunity ``k``, HARQ included."""
         config = self.config
         slots = self.slots
         draws = self.cell.draws
-        bler = config.bler
+        bler = self.bler
         attempt_end = slots.end(k)
         received = None
         self.used += prbs * slots.length(k)
@@ -665,11 +697,13 @@ class _Scheduler:
             if not bler or draws.uniform() >= bler:
                 received = attempt_end + self.decode
                 break
-            again = slots.first(attempt_end + config.harq_rtt)
-            while slots.length(again) != slots.length(k):
-                again += 1  # the same PRBs carry the same transport block only in as many symbols
-            self.reserved[again] = self.reserved.get(again, 0) + prbs
-            self.used += prbs * slots.length(again)
+            bler = config.retransmission_bler  # the copies combine (incremental redundancy)
+            again = self.retransmission(attempt_end)
+            while slots.length(again) < slots.length(k):
+                again += 1  # the same transport block needs as many resource elements again
+            again_prbs = math.ceil(prbs * slots.length(k) / slots.length(again) - 1e-9)
+            self.reserved[again] = self.reserved.get(again, 0) + again_prbs
+            self.used += again_prbs * slots.length(again)
             attempt_end = slots.end(again)
         if received is None:
             received = attempt_end + self.decode
@@ -695,6 +729,8 @@ class _Scheduler:
         ue.last_done = done
         if self.direction == "up":
             done += self.cell.core_delay()
+        elif ue.equipment is not None:
+            done = ue.equipment(done)
         ue.conn.deliver(entry.packet, done)
 
 

@@ -43,6 +43,7 @@ from collections.abc import Callable
 import simpy
 
 from sim.models.events import Arrival
+from sim.models.laws import InOrderDelay
 from sim.models.message import Packet
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import (
@@ -109,6 +110,8 @@ class MqttConnection:
         to_broker: Send,
         to_client: Send | None = None,
         priority: int = 0,
+        client_host: Callable[[], float] | None = None,
+        broker_host: Callable[[], float] | None = None,
     ) -> None:
         self.env = env
         self.name = name
@@ -142,14 +145,22 @@ class MqttConnection:
         self._topic_bytes = 0
         self._up_link: Send | None = None
         self._down_link: Send | None = None
+        # the end hosts' stacks, in order each way: the client sending and receiving, the broker
+        # receiving and sending
+        self.client_out = InOrderDelay(client_host) if client_host else None
+        self.client_in = InOrderDelay(client_host) if client_host else None
+        self.broker_in = InOrderDelay(broker_host) if broker_host else None
+        self.broker_out = InOrderDelay(broker_host) if broker_host else None
 
     # --------------------------------------------------------------------------------- wiring
 
     def attach(self, up_link: Send | None, down_link: Send | None) -> None:
-        """The network connections each way (None: the client runs beside the broker)."""
+        """The network connections each way (None: the client runs beside the broker, and no
+        host stack delays its packets)."""
         self._up_link = up_link
         self._down_link = down_link
         if up_link is None:
+            self.client_out = self.client_in = self.broker_in = self.broker_out = None
             return
         for outage in self.outages:
             Arrival(self.env, outage.start, self._outage_begins, outage)
@@ -170,7 +181,10 @@ class MqttConnection:
         link = self._up_link
         if link is None:
             self.to_broker(packet, when)
-        elif self.outages:
+            return
+        if self.client_out is not None:
+            when = self.client_out(when)
+        if self.outages:
             link(InTransit(packet, when), when)
         else:
             link(packet, when)
@@ -184,7 +198,10 @@ class MqttConnection:
         link = self._down_link
         if link is None:
             self.from_broker(packet, when)
-        elif self.outages:
+            return
+        if self.broker_out is not None:
+            when = self.broker_out(when)
+        if self.outages:
             link(InTransit(packet, when), when)
         else:
             link(packet, when)
@@ -211,6 +228,8 @@ class MqttConnection:
             if self._through(True, packet, when):  # type: ignore[arg-type]
                 self._pass(True, packet.inner, when)  # type: ignore[attr-defined]
             return
+        if self.broker_in is not None:
+            when = self.broker_in(when)
         self.heard = when
         self.to_broker(packet, when)
 
@@ -220,6 +239,8 @@ class MqttConnection:
             if self._through(False, packet, when):  # type: ignore[arg-type]
                 self._pass(False, packet.inner, when)  # type: ignore[attr-defined]
             return
+        if self.client_in is not None:
+            when = self.client_in(when)
         self.from_broker(packet, when)
 
     def _pass(self, up: bool, packet: Packet, when: float) -> None:
@@ -228,12 +249,16 @@ class MqttConnection:
             if when < self.arrived_up:
                 when = self.arrived_up
             self.arrived_up = when
+            if self.broker_in is not None:
+                when = self.broker_in(when)
             self.heard = when
             self.to_broker(packet, when)
         else:
             if when < self.arrived_down:
                 when = self.arrived_down
             self.arrived_down = when
+            if self.client_in is not None:
+                when = self.client_in(when)
             self.from_broker(packet, when)
 
     def from_broker(self, packet: Packet, when: float) -> None:
