@@ -131,6 +131,65 @@ def test_saturation_throughput_matches_bianchi(n: int) -> None:
     assert p_simulated == pytest.approx(p_theory, rel=0.05)
 
 
+@pytest.mark.parametrize("n", [1, 5, 10, 20, 30])
+def test_delivered_mqtt_throughput_matches_bianchi_with_the_default_retry_limit(n: int) -> None:
+    """n machines publishing over TCP, offered half again what the channel carries, deliver the
+    MQTT payload Bianchi's saturation throughput allows, within 3 %, with the default retry limit
+    of 7: a segment the MAC gives up on, or a full queue refuses, is sent again by TCP ahead of new
+    data (fast retransmit), so losses cost air time, not throughput, and in-order delivery holds
+    nothing back for long. Each message is one full frame: 1452 B of payload + 8 B of MQTT header
+    (topic p/x) + 40 B of TCP/IP = a 1500 B IP packet, so the payload is 1452/1500 of Bianchi's S.
+    (With more than one station Bianchi's model has no retry limit; at 30 stations a frame fails
+    7 times in a row with probability 0.53^7, about 1 %: it is sent again, the chain barely moves.)
+    """
+    config = WifiNetwork.model_validate({"kind": "wifi"})
+    theory = bianchi(n, config, 1500.0)[0] * 1452 / 1500
+    offered = 1.5 * theory / (1452 * 8 * n)  # messages per second per machine
+    scenario = wifi_scenario(
+        network={},
+        stream={"poisson": f"{offered:.3f}/s", "payload": "1452B", "topic": "p/x"},
+        count=n,
+        duration="8s",
+        warmup="2s",
+    )
+    result = run_scenario(scenario)
+    row = result.streams[0]
+    assert row.throughput_bit_s == pytest.approx(theory, rel=0.03)
+    assert row.dropped == 0
+    assert row.published == row.delivered + row.in_flight
+
+
+def test_a_full_access_point_drops_counts_and_stays_bounded() -> None:
+    """Four wired publishers offer 93 Mbit/s to one subscriber behind the Wi-Fi (about 30 Mbit/s of
+    capacity) through an access point holding 100 frames: it tail-drops (counted), never holds
+    more than its 100 frames and the one retransmission sent ahead, TCP recovers every dropped
+    segment (no message is lost: published = delivered + in flight), and the channel stays busy:
+    the subscriber gets what the channel carries for one saturated station, Bianchi's n = 1,
+    within 3 %."""
+    scenario = plant_scenario(
+        name="ap",
+        duration="6s",
+        warmup="1s",
+        network={"kind": "parametric"},
+        net="lan",
+        networks={"wlan": {"kind": "wifi", "ap_queue": 100}},
+        streams={"s": {"topic": "p/x", "poisson": "2000/s", "payload": "1452B"}},
+        count=4,
+        subscribers={"sink": {"broker": "b", "topics": ["#"], "network": "wlan"}},
+    )
+    result = run_scenario(scenario)
+    row = result.streams[0]
+    assert row.dropped == 0
+    assert row.published == row.delivered + row.in_flight
+    plant = Plant(scenario)
+    plant.run()
+    stats = plant.links["wlan"].stats
+    assert stats.queue_drops > 0
+    assert stats.longest_queue <= 100 + 1
+    theory = bianchi(1, WifiNetwork.model_validate({"kind": "wifi"}), 1500.0)[0] * 1452 / 1500
+    assert row.throughput_bit_s == pytest.approx(theory, rel=0.03)
+
+
 def test_one_saturated_station_has_no_collisions() -> None:
     """Alone, a saturated station sends one frame per DIFS + mean backoff (7.5 slots) + frame +
     SIFS + ACK: 1500 B packets give 12000 bit / (34 + 67.5 + 209.29 + 16 + 24.67 us) = 34.1 Mbit/s,

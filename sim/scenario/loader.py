@@ -458,7 +458,9 @@ def _one_per_field(problems: list[Problem]) -> list[Problem]:
             merged.append(problem)
         else:
             first = merged[index]
-            merged[index] = Problem(first.file, first.path, f"{first.message}; or {problem.message}")
+            merged[index] = Problem(
+                first.file, first.path, f"{first.message}; or {problem.message}"
+            )
     return merged
 
 

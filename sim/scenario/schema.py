@@ -446,6 +446,13 @@ class WifiNetwork(Strict):
     frame_error_rate: Fraction = Field(
         default=0.0, ge=0, le=0.5, description="loss of a frame to noise rather than collision"
     )
+    ap_queue: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="frames the access point's downlink queue holds (Linux txqueuelen); beyond "
+        "it, tail drop",
+    )
     background: BackgroundStations | None = None
     latency: TimeLaw = Field(
         default=0.0, description="access point and wired backhaul to the broker"
@@ -499,9 +506,7 @@ class Nr5gNetwork(Strict):
     profile_fields: ClassVar[frozenset[str]] = frozenset(PROFILES["sa-midband"])
 
     kind: Literal["nr5g"]
-    profile: Literal["sa-midband", "sa-mmwave", "urllc", "private-lte", "nsa-public"] = (
-        "sa-midband"
-    )
+    profile: Literal["sa-midband", "sa-mmwave", "urllc", "private-lte", "nsa-public"] = "sa-midband"
     numerology: int = Field(
         ge=0, le=4, description="mu: 2^mu x 15 kHz subcarriers, 1 ms / 2^mu slots"
     )

@@ -93,7 +93,18 @@ _EPS = 1e-9  # slots: a station ready exactly on a slot boundary counts from tha
 class WifiStats:
     """What the channel has done so far: transmissions, collisions, losses, delivered bytes."""
 
-    __slots__ = ("attempts", "busy", "collisions", "drops", "errors", "payload_bytes", "successes")
+    __slots__ = (
+        "attempts",
+        "busy",
+        "collisions",
+        "drops",
+        "errors",
+        "longest_queue",
+        "payload_bytes",
+        "queue_drops",
+        "resent",
+        "successes",
+    )
 
     def __init__(self) -> None:
         self.attempts = 0  # frames put on the air (a collision of k frames counts k)
@@ -101,6 +112,9 @@ class WifiStats:
         self.errors = 0  # frames alone on the air but corrupted by noise
         self.successes = 0  # frames acknowledged
         self.drops = 0  # frames discarded after retry_limit transmissions
+        self.queue_drops = 0  # frames refused by a full station or access-point queue
+        self.resent = 0  # lost segments TCP sent again (fast retransmit or timeout)
+        self.longest_queue = 0  # most frames a station or the access point held at once
         self.payload_bytes = 0.0  # IP packet bytes of the acknowledged frames
         self.busy = 0.0  # seconds of medium busy (frames, SIFS, ACK, DIFS/EIFS)
 
@@ -122,19 +136,32 @@ class _Message:
 
 
 class _Flow:
-    """One connection across the channel: its messages in send order, released in that order."""
+    """One connection across the channel: its messages in send order, released in that order, and
+    its segments lost on the way that TCP has yet to send again."""
 
-    __slots__ = ("conn", "pending")
+    __slots__ = ("conn", "counting", "holes", "pending")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pending: deque[_Message] = deque()
+        self.holes: set[_Frame] = set()  # lost, not yet sent again
+        self.counting: list[_Frame] = []  # of those, first losses counting duplicate ACKs
 
 
 class _Frame:
     """A data frame in a station's queue. Background frames have no message."""
 
-    __slots__ = ("air", "arrival", "flow", "message", "payload", "rto", "station")
+    __slots__ = (
+        "air",
+        "arrival",
+        "dupacks",
+        "flow",
+        "message",
+        "payload",
+        "resent",
+        "rto",
+        "station",
+    )
 
     def __init__(
         self,
@@ -153,6 +180,8 @@ class _Frame:
         self.message = message
         self.flow = flow
         self.rto = rto
+        self.dupacks = 0  # lost: later segments of its connection acknowledged since
+        self.resent = False  # sent again by TCP at least once
 
 
 class _Background:
@@ -217,6 +246,8 @@ class WifiLink(Link):
         self.generation = 0  # the scheduled event is current only if it carries this number
         self.flows: list[_Flow] = []
         self.access_point: _Station | None = None
+        self.ap_waiting: deque[_Frame] = deque()  # at their senders: the access point is full
+        self.congested: set[_Flow] = set()  # connections whose window closed after a tail drop
         self._started = False
 
     # ------------------------------------------------------------------------------ connections
@@ -239,7 +270,8 @@ class WifiLink(Link):
         return ordered_entry(self.env, offer, feeders)
 
     def held(self) -> list[Packet]:
-        """Messages not yet complete, or complete but waiting for an earlier one (TCP order)."""
+        """Messages not yet complete (on the air, in a queue, at a sender waiting for the access
+        point, lost and waiting to be sent again), or complete but waiting for an earlier one."""
         return [message.packet for flow in self.flows for message in flow.pending]
 
     def air_time(self, ip_bytes: float) -> float:
@@ -285,40 +317,106 @@ class WifiLink(Link):
         header = config.phy_header
         queue = station.queue
         was_idle = not queue
+        # A station's own TCP never loses to its driver queue: Linux's TCP Small Queues keep what
+        # does not fit in the socket. The access point forwards others' segments: it tail-drops.
+        at_ap = station is self.access_point
+        limit = config.ap_queue if at_ap else math.inf
+        stats = self.stats
         for i in range(count):
             size = full if i < count - 1 else last
-            queue.append(
-                _Frame(
-                    station,
-                    when,
-                    header + size * per_byte,
-                    size - config.mac_overhead,
-                    message,
-                    flow,
-                    self.tcp.min_rto + self.backhaul_rtt,
-                )
+            frame = _Frame(
+                station,
+                when,
+                header + size * per_byte,
+                size - config.mac_overhead,
+                message,
+                flow,
+                self.tcp.min_rto + self.backhaul_rtt,
             )
-        if was_idle:
+            if at_ap and (len(queue) >= limit or self.ap_waiting):
+                self._overflow(flow, frame, when)
+            else:
+                queue.append(frame)
+        if len(queue) > stats.longest_queue:
+            stats.longest_queue = len(queue)
+        if was_idle and queue:
             self._join(station)
             self._schedule()
 
-    def _requeue(self, frame: _Frame, when: float) -> None:
-        """TCP's retransmission timeout fired: the lost segment joins its station's queue again."""
-        frame.arrival = when
+    def _overflow(self, flow: _Flow, frame: _Frame, when: float) -> None:
+        """A segment for the full access point: the first to reach it is tail-dropped (a loss TCP
+        recovers by fast retransmit or timeout); the senders' congestion control then closes their
+        windows, so what follows waits in their sockets, in order, and enters the access point as
+        its queue drains (a loss only where a sent segment meets a full queue, once per
+        congestion episode, as TCP Reno sees at a drop-tail queue)."""
+        full = len(self.access_point.queue) >= self.config.ap_queue  # type: ignore[union-attr]
+        if full and not self.ap_waiting and flow not in self.congested:
+            self.congested.add(flow)
+            self.stats.queue_drops += 1
+            self._lost(frame, when)
+        else:
+            self.ap_waiting.append(frame)
+
+    def _admit(self, now: float) -> None:
+        """A frame left the access point (it stays a contender while it has frames): segments
+        waiting at their senders come in, in order, as far as there is room."""
+        ap = self.access_point
+        assert ap is not None
+        queue, waiting, limit = ap.queue, self.ap_waiting, self.config.ap_queue
+        while waiting and len(queue) < limit:
+            frame = waiting.popleft()
+            if frame.arrival < now:
+                frame.arrival = now
+            queue.append(frame)
+
+    def _lost(self, frame: _Frame, when: float) -> None:
+        """A segment is lost (the MAC gave up on it, or a full queue refused it): TCP sends it
+        again once ``dupack_threshold`` later segments of its connection got through (fast
+        retransmit, the duplicate ACKs a backhaul round trip later) or its timer, started when TCP
+        last sent it, expires (RFC 5681, RFC 6298), whichever comes first."""
+        flow = frame.flow
+        assert flow is not None
+        flow.holes.add(frame)
+        if not frame.resent:  # a lost retransmission is left to the timer (no SACK, RFC 5681)
+            frame.dupacks = 0
+            flow.counting.append(frame)
+        deadline = frame.arrival + frame.rto
+        frame.rto = min(2.0 * frame.rto, MAX_RTO)
+        Arrival(self.env, deadline if deadline > when else when, self._resend, frame)
+
+    def _resend(self, frame: _Frame, when: float) -> None:
+        """TCP sends the lost segment again, ahead of its new data (Linux puts a retransmission
+        at the head of what it sends): at the front of its station's queue."""
+        flow = frame.flow
+        if flow is None or frame not in flow.holes:
+            return  # already sent again by the other of timeout and fast retransmit
+        flow.holes.discard(frame)
+        if frame in flow.counting:
+            flow.counting.remove(frame)
+        frame.resent = True
+        self.congested.discard(flow)
         station = frame.station
         queue = station.queue
-        # frames handed over for a later time stay behind it
-        position = len(queue)
-        while position and queue[position - 1].arrival > when:
-            position -= 1
-        queue.insert(position, frame)
+        frame.arrival = when
+        self.stats.resent += 1
+        queue.appendleft(frame)
         if len(queue) == 1:
             self._join(station)
-        elif position == 0:
-            station.ready = when + self.difs  # a not-yet-arrived head frame was overtaken
-        else:
-            return
+        elif station.ready > when + self.difs:
+            station.ready = when + self.difs  # the head waited for a frame not yet arrived
         self._schedule()
+
+    def _acknowledged(self, flow: _Flow, acked: float) -> None:
+        """A later segment of the connection got through: one more duplicate ACK for its holes."""
+        threshold = self.tcp.dupack_threshold
+        done = []
+        for hole in flow.counting:
+            hole.dupacks += 1
+            if hole.dupacks == threshold:
+                Arrival(self.env, acked + self.backhaul_rtt, self._resend, hole)
+                done.append(hole)
+        for hole in done:
+            flow.counting.remove(hole)
 
     def _join(self, station: _Station) -> None:
         """A station's queue was empty and now has a head frame: fresh window and backoff."""
@@ -407,6 +505,8 @@ class WifiLink(Link):
         self._next_frame(station, frame)
         message = frame.message
         if message is not None:
+            if frame.flow.counting:  # type: ignore[union-attr]
+                self._acknowledged(frame.flow, acked)  # type: ignore[arg-type]
             message.frames_left -= 1
             if not message.frames_left:
                 constant = self.constant_latency
@@ -425,10 +525,7 @@ class WifiLink(Link):
         frame = station.queue.popleft()
         self.stats.drops += 1
         if frame.message is not None:
-            # TCP resends the segment when its timer, started when TCP last sent it, expires
-            resend = frame.arrival + frame.rto
-            frame.rto = min(2.0 * frame.rto, MAX_RTO)
-            Arrival(self.env, resend if resend > acked else acked, self._requeue, frame)
+            self._lost(frame, acked)
         self._next_frame(station, frame)
 
     def _next_frame(self, station: _Station, done: _Frame) -> None:
@@ -440,6 +537,8 @@ class WifiLink(Link):
         cw = self.config.cw_min
         station.cw = cw
         station.tries = 0
+        if station is self.access_point and self.ap_waiting:
+            self._admit(self.idle_from)
         if station.queue:
             station.b = int(self.draws.uniform() * (cw + 1))
             station.ready = station.queue[0].arrival + self.difs
