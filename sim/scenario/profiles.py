@@ -204,3 +204,42 @@ def prbs_for(numerology: int, bandwidth: float, profile: str | None = None) -> i
     if profile in LTE_PROFILES:
         return LTE_PRB_TABLE.get(round(bandwidth / 1e6, 1)) if numerology == 0 else None
     return PRB_TABLE.get((15 << numerology, round(bandwidth / 1e6)))
+
+
+# Wi-Fi PHY and MAC generations (``kind: wifi``, ``profile:``). Each is one common configuration of
+# its amendment in the 5 GHz band, long guard interval, with A-MPDU aggregation and block ACK as
+# every AP of the generation does; ``aggregation: 1`` turns aggregation off (one MPDU, normal ACK).
+WIFI_PROFILES: dict[str, dict[str, Any]] = {
+    # 802.11n (HT, clause 19): 20 MHz, 1 spatial stream, MCS 7: 65 Mbit/s (Table 19-27); HT-mixed
+    # preamble L-STF 8 + L-LTF 8 + L-SIG 4 + HT-SIG 8 + HT-STF 4 + HT-LTF 4 us (19.3.2); A-MPDU up to
+    # 65,535 B (maximum A-MPDU length exponent 3) and a block ACK window of 64 MPDUs (10.25.6).
+    "802.11n": {
+        "phy_rate": "65Mbps",
+        "phy_header": "36us",
+        "aggregation": 64,
+        "max_ampdu": "65535B",
+        "max_ppdu_time": "10ms",
+    },
+    # 802.11ac (VHT, clause 21): 80 MHz, 2 spatial streams, MCS 9: 780 Mbit/s (the VHT-MCS tables of
+    # 21.5: 390 Mbit/s per stream at 800 ns GI); VHT preamble L-STF 8 + L-LTF 8 + L-SIG 4 +
+    # VHT-SIG-A 8 + VHT-STF 4 + 2 VHT-LTF 8 + VHT-SIG-B 4 = 44 us (21.3.4); A-MPDU up to 1,048,575 B,
+    # block ACK window 64, a PPDU at most aPPDUMaxTime 5.484 ms.
+    "802.11ac": {
+        "phy_rate": "780Mbps",
+        "phy_header": "44us",
+        "aggregation": 64,
+        "max_ampdu": "1048575B",
+        "max_ppdu_time": "5.484ms",
+    },
+    # 802.11ax (HE, clause 27): 80 MHz, 2 spatial streams, MCS 11, 0.8 us GI: 1201 Mbit/s; HE SU
+    # preamble L-STF 8 + L-LTF 8 + L-SIG 4 + RL-SIG 4 + HE-SIG-A 8 + HE-STF 4 + 2 HE-LTF of 7.2 us
+    # (2x LTF) = 50.4 us, rounded up to the 4 us symbol grid of the legacy part: 52 us; block ACK
+    # window 256, A-MPDU up to 6,500,631 B, aPPDUMaxTime 5.484 ms.
+    "802.11ax": {
+        "phy_rate": "1201Mbps",
+        "phy_header": "52us",
+        "aggregation": 256,
+        "max_ampdu": "6500631B",
+        "max_ppdu_time": "5.484ms",
+    },
+}

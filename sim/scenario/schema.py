@@ -44,7 +44,7 @@ from pydantic import (
 )
 
 from sim.scenario.laws import Law, law_type
-from sim.scenario.profiles import LTE_PROFILES, PROFILES, prbs_for
+from sim.scenario.profiles import LTE_PROFILES, PROFILES, WIFI_PROFILES, prbs_for
 from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
@@ -414,21 +414,23 @@ class BackgroundStations(Strict):
 
 
 class WifiNetwork(Strict):
-    """Industrial Wi-Fi: 802.11 DCF on one shared channel, then the access point's wired backhaul."""
+    """Industrial Wi-Fi: 802.11 DCF on one shared channel, then the access point's wired backhaul.
+
+    ``profile`` (802.11n, 802.11ac, 802.11ax) fills the PHY rate, preamble and aggregation not given
+    (see :data:`sim.scenario.profiles.WIFI_PROFILES`).
+    """
+
+    profile_fields: ClassVar[frozenset[str]] = frozenset(WIFI_PROFILES["802.11n"])
 
     kind: Literal["wifi"]
-    phy_rate: Rate = Field(default="65Mbps", ge=1e6, le=50e9, description="data rate of the frames")
+    profile: Literal["802.11n", "802.11ac", "802.11ax"] = "802.11n"
+    phy_rate: Rate = Field(ge=1e6, le=50e9, description="data rate of the frames")
     basic_rate: Rate = Field(
         default="24Mbps", ge=1e6, le=50e9, description="rate of control frames (ACK)"
     )
     slot_time: Time = Field(default="9us", gt=0, le=100e-6, description="aSlotTime")
     sifs: Time = Field(default="16us", gt=0, le=100e-6, description="aSIFSTime")
-    phy_header: Time = Field(
-        default="36us",
-        ge=0,
-        le=1e-3,
-        description="preamble and PHY header of a data frame (HT-mixed)",
-    )
+    phy_header: Time = Field(ge=0, le=1e-3, description="preamble and PHY header of a data frame")
     ack_header: Time = Field(
         default="20us", ge=0, le=1e-3, description="preamble and PHY header of an ACK (legacy OFDM)"
     )
@@ -436,6 +438,14 @@ class WifiNetwork(Strict):
         default="38B", ge=0, le=100, description="MAC header, FCS and LLC/SNAP"
     )
     ack_size: Size = Field(default="14B", gt=0, le=100, description="bytes of an ACK frame")
+    aggregation: int = Field(
+        ge=1, le=1024, description="MPDUs an A-MPDU carries at most (block ACK window); 1: none"
+    )
+    max_ampdu: Size = Field(ge=1, le=6_500_631, description="bytes of an A-MPDU at most")
+    max_ppdu_time: Time = Field(gt=0, le=10e-3, description="longest transmission (aPPDUMaxTime)")
+    block_ack_size: Size = Field(
+        default="32B", gt=0, le=200, description="bytes of a compressed block ACK frame"
+    )
     cw_min: int = Field(
         default=15, ge=1, le=32767, description="initial contention window (slots - 1)"
     )
@@ -459,6 +469,16 @@ class WifiNetwork(Strict):
     )
     mtu: Size = Field(default="1500B", ge=576, le=2296, description="largest IP packet")
     outages: Outages = Field(default_factory=list, description="times the network is down")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_profile(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        profile = data.get("profile", "802.11n")
+        if profile not in WIFI_PROFILES:
+            return data
+        return {**WIFI_PROFILES[profile], **data}
 
     @model_validator(mode="after")
     def _windows(self) -> WifiNetwork:

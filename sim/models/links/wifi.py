@@ -22,13 +22,30 @@ What it models (IEEE 802.11-2020 clause 10.3, the distributed coordination funct
   busy for the longest frame plus SIFS + ACK + DIFS in every case. A failed sender doubles its window
   (CW <- 2 (CW + 1) - 1, up to ``cw_max``, 10.3.3) and tries again; after ``retry_limit`` transmissions
   the frame is discarded and the window reset, as it is after a success.
+- **Aggregation** (``aggregation`` above 1, every profile's default): a station that wins the
+  channel sends the head frames that have arrived, for one receiver, as one A-MPDU (10.12): each
+  MPDU with a 4-byte delimiter padded to 4 bytes, within the block ACK window (``aggregation``),
+  ``max_ampdu`` bytes and ``max_ppdu_time``; the receiver answers with a block ACK of
+  ``block_ack_size`` (10.25); noise corrupts each MPDU alone, and the corrupted ones stay at the
+  head for the next A-MPDU; only a PPDU with no MPDU through (or a collision) counts as a failed
+  transmission. Profiles (``profile: 802.11n | 802.11ac | 802.11ax``,
+  :data:`sim.scenario.profiles.WIFI_PROFILES`) set the rate, preamble and aggregation limits.
 - **TCP above the MAC.** A frame discarded by the MAC is a lost TCP segment, not a lost message: TCP
-  resends it after its retransmission timeout (Linux minimum 200 ms plus twice the mean ``latency``,
-  doubling for each further loss of the segment, RFC 6298), counted from when TCP last sent it; the
-  segment then joins the back of its station's queue. A message is complete when all its frames are
-  acknowledged; it then takes a delay drawn from ``latency`` (access point processing and wired
-  backhaul to the broker) and is delivered in order on its connection (a late message holds back the
-  connection's later ones).
+  sends it again ahead of its new data, at the head of its station's queue, as soon as it learns of
+  the loss: once ``dupack_threshold`` later segments of the connection got through (fast
+  retransmit, RFC 5681; the duplicate ACKs take a backhaul round trip), or when its retransmission
+  timer expires (Linux minimum 200 ms plus twice the mean ``latency``, counted from when TCP last
+  sent it, doubling for each further loss, RFC 6298); a lost retransmission waits for the timer. A
+  message is complete when all its frames are acknowledged; it then takes a delay drawn from
+  ``latency`` (access point processing and wired backhaul to the broker) and is delivered in order
+  on its connection (a late message holds back the connection's later ones).
+- **Queues.** A station's own TCP never loses to its driver queue (Linux's TCP Small Queues keep
+  what does not fit in the socket). The access point forwards others' segments through a queue of
+  ``ap_queue`` frames (default 1000: Linux's ``txqueuelen``): the first segment to meet it full
+  is tail-dropped (counted in :class:`WifiStats`), and the senders' congestion control closes
+  their windows: what follows waits at the senders, in order, and enters as the queue drains (one
+  loss per congestion episode, as TCP Reno sees at a drop-tail queue; the windows' sizes are not
+  modelled).
 
 Slot accounting follows Bianchi's Markov chain (G. Bianchi, "Performance Analysis of the IEEE 802.11
 Distributed Coordination Function", IEEE JSAC 18(3), 2000): a station whose backoff was running when
@@ -42,7 +59,8 @@ period: 0.4 to 1.7 % less saturation throughput. Slot boundaries after a busy me
 its end plus DIFS (or EIFS); on a medium idle for longer, from the moment the first station starts
 counting.
 
-Defaults of :class:`sim.scenario.schema.WifiNetwork` and where they come from:
+Defaults of :class:`sim.scenario.schema.WifiNetwork` and where they come from (the 802.11n profile's;
+the others' in :data:`sim.scenario.profiles.WIFI_PROFILES`):
 
 - ``phy_rate`` 65 Mbit/s: 802.11n (HT, clause 19) MCS 7, 20 MHz, one spatial stream, 800 ns guard
   interval (Table 19-27).
@@ -57,8 +75,9 @@ Defaults of :class:`sim.scenario.schema.WifiNetwork` and where they come from:
 - ``ack_size`` 14 B: frame control, duration, receiver address, FCS (9.3.1.3).
 - ``retry_limit`` 7: dot11ShortRetryLimit (Annex C), for frames sent without RTS/CTS.
 
-What it omits: RTS/CTS, frame aggregation (A-MSDU, A-MPDU) and block ACK, rate adaptation (one
-``phy_rate`` for every frame), EDCA access categories (every station uses DCF), hidden stations and
+What it omits: RTS/CTS, A-MSDU, OFDMA and MU-MIMO (802.11ax's multi-user modes), per-MPDU retry
+counters within an A-MPDU, rate adaptation (one ``phy_rate`` for every frame), EDCA access
+categories (every station uses DCF), background stations' aggregation, hidden stations and
 capture (every station hears every other; colliding frames are all lost), power save, beacons and
 management frames, propagation delay (about 0.1 us across a hall), the PHY's service and tail bits and
 its rounding to whole 4 us OFDM symbols, and TCP's own congestion window (after a timeout the
@@ -234,6 +253,7 @@ class WifiLink(Link):
         self.slot = config.slot_time
         self.difs = config.sifs + 2.0 * config.slot_time
         self.ack_time = config.ack_header + config.ack_size * 8.0 / config.basic_rate
+        self.block_ack_time = config.ack_header + config.block_ack_size * 8.0 / config.basic_rate
         # after every transmission, successful or not: SIFS + ACK (or ACK timeout / EIFS) + DIFS
         self.after = config.sifs + self.ack_time + self.difs
         self.stats = WifiStats()
@@ -465,46 +485,102 @@ class WifiLink(Link):
         self.slot_index = -1  # this event is spent
         slot = self.slot
         ceil = math.ceil
-        senders: list[_Station] = []
+        senders: list[tuple[_Station, int]] = []
         longest = 0.0
+        response = self.ack_time
         for station in self.active:
             ready = station.ready
             start = 0 if ready <= resume else ceil((ready - resume) / slot - _EPS)
             if start + station.b == index:
-                senders.append(station)
-                air = station.queue[0].air
+                count, air = self._burst(station, now)
+                senders.append((station, count))
                 if air > longest:
                     longest = air
+                if count > 1:
+                    response = self.block_ack_time
             elif start <= index:
                 # idle slots counted down, and the busy period counts as one more (Bianchi)
                 station.b -= index - start + 1
         stats = self.stats
         stats.attempts += len(senders)
-        acked = now + longest + self.config.sifs + self.ack_time  # ACK end, or ACK timeout
+        acked = now + longest + self.config.sifs + response  # (block) ACK end, or its timeout
         self.idle_from = acked + self.difs
         stats.busy += self.idle_from - now
         if len(senders) == 1:
+            station, count = senders[0]
             fer = self.config.frame_error_rate
-            if not fer or self.draws.uniform() >= fer:
-                self._success(senders[0], acked)
+            if count > 1:
+                self._block(station, acked, count)
+            elif not fer or self.draws.uniform() >= fer:
+                self._success(station, acked, [station.queue.popleft()])
             else:
                 stats.errors += 1
-                self._failure(senders[0], acked)
+                self._failure(station, acked, 1)
         else:
             stats.collisions += len(senders)
-            for station in senders:
-                self._failure(station, acked)
+            for station, count in senders:
+                self._failure(station, acked, count)
         self.active = [station for station in self.active if station.queue]
         self._schedule()
 
-    def _success(self, station: _Station, acked: float) -> None:
-        frame = station.queue.popleft()
+    def _burst(self, station: _Station, now: float) -> tuple[int, float]:
+        """How many head frames the station sends in one PPDU, and its time on the air: one, or
+        with aggregation an A-MPDU of the head frames that have arrived, for one receiver, each
+        MPDU with its 4-byte delimiter padded to 4 bytes (IEEE 802.11-2020 9.7), within the
+        block ACK window, ``max_ampdu`` and ``max_ppdu_time``."""
+        queue = station.queue
+        config = self.config
+        if config.aggregation == 1 or len(queue) == 1:
+            return 1, queue[0].air
+        receiver = queue[0].flow.conn.name if station is self.access_point else None  # type: ignore[union-attr]
+        per_byte = 8.0 / config.phy_rate
+        air = config.phy_header
+        size = 0.0
+        count = 0
+        for frame in queue:
+            if count == config.aggregation or frame.arrival > now + 1e-12:
+                break
+            if receiver is not None and frame.flow.conn.name != receiver:  # type: ignore[union-attr]
+                break
+            mpdu = 4.0 * math.ceil((frame.payload + config.mac_overhead + 4.0) / 4.0)
+            if count and (
+                size + mpdu > config.max_ampdu or air + mpdu * per_byte > config.max_ppdu_time
+            ):
+                break
+            size += mpdu
+            air += mpdu * per_byte
+            count += 1
+        if count <= 1:
+            return 1, queue[0].air
+        return count, air
+
+    def _block(self, station: _Station, acked: float, count: int) -> None:
+        """An A-MPDU alone on the air: each MPDU is received unless noise corrupts it; the block
+        ACK names the ones to send again, which stay at the head. If none got through there is
+        no block ACK: a failure like a collision."""
+        fer = self.config.frame_error_rate
+        queue = station.queue
+        frames = [queue.popleft() for _ in range(count)]
+        failed = [bool(fer) and self.draws.uniform() < fer for _ in frames]
+        if all(failed):
+            queue.extendleft(reversed(frames))
+            self.stats.errors += count
+            self._failure(station, acked, count)
+            return
+        self.stats.errors += sum(failed)
+        queue.extendleft(reversed([f for f, bad in zip(frames, failed, strict=True) if bad]))
+        self._success(station, acked, [f for f, bad in zip(frames, failed, strict=True) if not bad])
+
+    def _success(self, station: _Station, acked: float, frames: list[_Frame]) -> None:
+        """``frames``, taken from the station's queue, were acknowledged at ``acked``."""
         stats = self.stats
-        stats.successes += 1
-        stats.payload_bytes += frame.payload
-        self._next_frame(station, frame)
-        message = frame.message
-        if message is not None:
+        self._next_frame(station, frames[-1])
+        for frame in frames:
+            stats.successes += 1
+            stats.payload_bytes += frame.payload
+            message = frame.message
+            if message is None:
+                continue
             if frame.flow.counting:  # type: ignore[union-attr]
                 self._acknowledged(frame.flow, acked)  # type: ignore[arg-type]
             message.frames_left -= 1
@@ -514,7 +590,9 @@ class WifiLink(Link):
                 # last: a sink may hand a copy straight back to this channel's access point
                 self._release(frame.flow)  # type: ignore[arg-type]
 
-    def _failure(self, station: _Station, acked: float) -> None:
+    def _failure(self, station: _Station, acked: float, count: int) -> None:
+        """The station's ``count`` head frames went unacknowledged: a wider window and another
+        try, or, after ``retry_limit`` transmissions, the MAC gives up on them."""
         station.tries += 1
         config = self.config
         if station.tries < config.retry_limit:
@@ -522,10 +600,11 @@ class WifiLink(Link):
             station.cw = cw if cw < config.cw_max else config.cw_max
             station.b = int(self.draws.uniform() * (station.cw + 1))
             return
-        frame = station.queue.popleft()
-        self.stats.drops += 1
-        if frame.message is not None:
-            self._lost(frame, acked)
+        for _ in range(count):
+            frame = station.queue.popleft()
+            self.stats.drops += 1
+            if frame.message is not None:
+                self._lost(frame, acked)
         self._next_frame(station, frame)
 
     def _next_frame(self, station: _Station, done: _Frame) -> None:
