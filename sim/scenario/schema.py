@@ -473,12 +473,7 @@ class WifiNetwork(Strict):
     @model_validator(mode="before")
     @classmethod
     def _from_profile(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        profile = data.get("profile", "802.11n")
-        if profile not in WIFI_PROFILES:
-            return data
-        return {**WIFI_PROFILES[profile], **data}
+        return with_profile(data, WIFI_PROFILES, "802.11n")
 
     @model_validator(mode="after")
     def _windows(self) -> WifiNetwork:
@@ -508,6 +503,24 @@ class GatewayNetwork(Strict):
         default=None, description="network the gateway publishes across; none: next to the broker"
     )
     host: HostDelay = Field(default="industrial-pc", description=HOST_HELP)
+
+
+def with_profile(
+    data: Any, profiles: dict[str, dict[str, Any]], default: str, blocks: tuple[str, ...] = ()
+) -> Any:
+    """A network block with its profile's values for the fields it does not give (``blocks``:
+    fields that are blocks of their own, merged key by key). An unknown profile is left for the
+    field's own check to refuse."""
+    if not isinstance(data, dict):
+        return data
+    profile = profiles.get(data.get("profile", default))
+    if profile is None:
+        return data
+    merged = {**profile, **data}
+    for block in blocks:
+        if isinstance(data.get(block), dict):
+            merged[block] = {**profile[block], **data[block]}
+    return merged
 
 
 UplinkAccess = Literal["grant_based", "configured_grant"]
@@ -622,9 +635,6 @@ class Nr5gNetwork(Strict):
     def _from_profile(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        profile = data.get("profile", "sa-midband")
-        if profile not in PROFILES:
-            return data
         # a file written when one value served both directions keeps meaning both
         given = dict(data)
         for both, uplink in (
@@ -634,10 +644,7 @@ class Nr5gNetwork(Strict):
         ):
             if both in given and uplink not in given:
                 given[uplink] = given[both]
-        merged = {**PROFILES[profile], **given}
-        if isinstance(given.get("equipment"), dict):  # a block of its own: merged key by key
-            merged["equipment"] = {**PROFILES[profile]["equipment"], **given["equipment"]}
-        return merged
+        return with_profile(given, PROFILES, "sa-midband", blocks=("equipment",))
 
     @field_validator("tdd_pattern")
     @classmethod

@@ -409,7 +409,9 @@ class Nr5gLink(Link):
         ue = Ue(client, conn, slice_name, priority)
         law = self.equipment[direction]
         if law is not None:
-            ue.equipment = InOrderDelay(sampler(law, self.rng_for(f"network:{self.name}:{client}")))
+            ue.equipment = InOrderDelay(
+                sampler(law, self.rng_for(f"network:{self.name}:equipment:{direction}:{client}"))
+            )
         if direction == "up":
             self._uplink_access(ue, machine, client)
             entry = ordered_entry(
