@@ -359,7 +359,9 @@ class Plant:
         if row is None:
             cfg = self.scenario.machines[machine]
             spec = cfg.streams[stream]
-            requirement = spec.requirement
+            requirement = self.scenario.subscribers[subscriber].requirement_for(
+                machine, stream, spec.requirement
+            )
             row = Row(
                 machine,
                 stream,

@@ -877,6 +877,27 @@ class Subscriber(Strict):
     qos: QoS = 0
     client: Client = Field(default_factory=Client, description="the subscriber's MQTT client")
     host: HostDelay = Field(default="server", description=HOST_HELP)
+    requirement: Requirement | Literal["none"] | None = Field(
+        default=None,
+        description="what this subscriber needs of every stream it takes, instead of the "
+        "streams' own requirements; none: no requirement",
+    )
+    requirements: dict[str, Requirement | Literal["none"]] = Field(
+        default_factory=dict,
+        max_length=10_000,
+        description="per machine class and stream ('robot.joints'): this subscriber's own "
+        "requirement, or none",
+    )
+
+    def requirement_for(
+        self, machine: str, stream: str, own: Requirement | None
+    ) -> Requirement | None:
+        """What this subscriber requires of ``machine``'s ``stream``, whose own requirement is
+        ``own``: its entry for the stream, else its general requirement, else the stream's."""
+        chosen = self.requirements.get(f"{machine}.{stream}", self.requirement)
+        if chosen is None:
+            return own
+        return None if chosen == "none" else chosen
 
 
 # --------------------------------------------------------------------------------------- scenario
@@ -1008,6 +1029,13 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
             problems.append(
                 (f"subscribers.{name}.network", "a subscriber cannot sit behind a fieldbus gateway")
             )
+        for key in sub.requirements:
+            machine, _, stream = key.partition(".")
+            where = f"subscribers.{name}.requirements.{key}"
+            if machine not in scenario.machines:
+                ref(where, machine, scenario.machines, "machine class")
+            elif stream not in scenario.machines[machine].streams:
+                ref(where, stream, scenario.machines[machine].streams, f"stream of {machine}")
         ref(f"subscribers.{name}.broker", sub.broker, scenario.brokers, "broker")
         ref(f"subscribers.{name}.network", sub.network, scenario.networks, "network")
         filters(f"subscribers.{name}.topics", sub.topics)
