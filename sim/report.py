@@ -36,12 +36,12 @@ from rich.table import Table
 
 from sim.compare import Comparison, relative_change
 from sim.engine import run_scenario
-from sim.metrics.figures import BY_COLUMN, Figure, header, record, table_figures
+from sim.metrics.figures import BY_COLUMN, Figure, header, percent, record, table_figures
 from sim.outputs import Format, csv_text, inside, json_text
 from sim.plots import save_latency_cdf
 from sim.results import Results
 from sim.scenario.schema import Scenario
-from sim.scenario.units import format_time
+from sim.scenario.units import format_rate, format_time
 
 COMPARED_WIDE = (
     "latency_p50_s",
@@ -51,8 +51,15 @@ COMPARED_WIDE = (
     "loss_ratio",
     "deadline_miss_ratio",
     "availability",
+    "verdict",
 )
-COMPARED_COMPACT = ("latency_p50_s", "latency_p99_s", "deadline_miss_ratio", "availability")
+COMPARED_COMPACT = (
+    "latency_p50_s",
+    "latency_p99_s",
+    "deadline_miss_ratio",
+    "availability",
+    "verdict",
+)
 
 
 @dataclass
@@ -261,10 +268,52 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int) -
     return "\n".join(lines) + "\n"
 
 
+def verdict_notes(results: Results) -> list[str]:
+    """One line per target that did not pass: what was required, what the run shows (with its
+    95 % interval), and for an undecided one what would decide it."""
+    lines = []
+    for row in results.streams:
+        for v in row.verdicts:
+            if v["verdict"] == "pass":
+                continue
+            ci = v["ci95"]
+            interval = (
+                f" [{_target_text(v['target'], ci[0])}, {_target_text(v['target'], ci[1])}]"
+                if ci
+                else ""
+            )
+            word = "FAIL" if v["verdict"] == "fail" else "undecided"
+            needed = f" ({v['reason']})" if v["reason"] else ""
+            if v.get("needed_s"):
+                needed = needed[:-1] + f", about {_duration(v['needed_s'])} of simulated time)"
+            lines.append(
+                f"{word}: {row.machine}/{row.stream} -> {row.subscriber} ({results.scenario}): "
+                f"{v['target']} {_target_text(v['target'], v['estimate'])}{interval}, required "
+                f"{_target_text(v['target'], v['required'])}{needed}"
+            )
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    """A long simulated time in the unit that reads best: ``150 s``, ``75 min``, ``1.3 h``, ``4 d``."""
+    for unit, size in (("d", 86_400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.2g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _target_text(target: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return format_rate(value) if target == "min_throughput" else percent(value)
+
+
 def print_results(results: Results, printer: Printer) -> None:
     """``results`` in the printer's format."""
     if printer.format == "table":
         printer.table(stream_table(results), stream_table(results, compact=True))
+        for line in verdict_notes(results):
+            printer.note(line)
     elif printer.format == "markdown":
         figures = table_figures(results.streams, compact=False)
         headers = ["machine/stream", "subscriber", *(header(f, False) for f in figures)]
@@ -279,6 +328,9 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
     """``comparison`` in the printer's format."""
     if printer.format == "table":
         printer.table(comparison_table(comparison), comparison_table(comparison, compact=True))
+        for results in (comparison.baseline, *comparison.upgrades):
+            for line in verdict_notes(results):
+                printer.note(line)
     elif printer.format == "markdown":
         columns = [BY_COLUMN[c] for c in COMPARED_WIDE]
         headers = ["machine/stream -> subscriber", "scenario", *(header(f, False) for f in columns)]

@@ -44,6 +44,9 @@ class StreamResult:
     resumed: int = 0
     duplicates: int = 0
     retained: int = 0
+    requirement: dict[str, Any] | None = None  # the targets the row is judged against
+    verdicts: list[dict[str, Any]] = field(default_factory=list)  # one per target
+    verdict: str | None = None  # pass, fail, inconclusive; None without targets
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -120,6 +120,27 @@ def _acknowledged(rows: Sequence[Any]) -> bool:
     return any(row.completion_s is not None for row in rows)
 
 
+def _verdict_cell(verdict: str | None) -> str:
+    return {"pass": "pass", "fail": "FAIL", "inconclusive": "?"}.get(verdict or "", "-")
+
+
+def _verdict_detail(row: Any) -> str | None:
+    """Each target's verdict with its estimate, interval and margin, for files."""
+    parts = []
+    for v in row.verdicts:
+        ci = v["ci95"]
+        interval = f" [{ci[0]:.6g}, {ci[1]:.6g}]" if ci else ""
+        needed = ""
+        if v.get("needed"):
+            time = f" ({v['needed_s']:.3g} s)" if v.get("needed_s") else ""
+            needed = f"; needs {v['needed']}{time}"
+        parts.append(
+            f"{v['target']} {v['verdict']}: {v['estimate']:.6g}{interval} vs {v['required']:.6g}"
+            f"{needed}"
+        )
+    return "; ".join(parts) or None
+
+
 IDENTITY = ("machine", "stream", "subscriber")
 LATENCY_HEADERS = {"p50": "p50 ms", "p99": "p99 ms", "max": "max ms"}
 
@@ -161,6 +182,8 @@ FIGURES: tuple[Figure, ...] = (
         )
         for s in COMPLETION_STATISTICS
     ),
+    Figure("verdict", _attribute("verdict"), "verdict", _verdict_cell, True, _any("verdict")),
+    Figure("verdict_detail", _verdict_detail),
     Figure("resumed", _attribute("resumed"), "resumed", count, shown=_any("resumed")),
     Figure("duplicates", _attribute("duplicates"), "dup", count, shown=_any("duplicates")),
     Figure("retained", _attribute("retained")),

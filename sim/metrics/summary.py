@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats
 
 from sim.metrics.collector import Row
+from sim.metrics.verdicts import judge, overall
 from sim.results import Results, StreamResult
 from sim.scenario.schema import Scenario
 
@@ -221,6 +222,24 @@ def summarize(
         published = sum(r.published for r in records)
         dropped = sum(r.dropped for r in records)
         availabilities = [r.availability for r in records if r.availability is not None]
+        machine, stream, subscriber = key
+        requirement = scenario.subscribers[subscriber].requirement_for(
+            machine, stream, scenario.machines[machine].streams[stream].requirement
+        )
+        verdicts = judge(
+            requirement,
+            published=published,
+            judged=judged,
+            misses=sum(r.misses for r in records),
+            dropped=dropped,
+            availabilities=availabilities,
+            shares_on_time=[1.0 - r.misses / r.judged for r in records if r.judged],
+            losses=[r.dropped / r.published for r in records if r.published],
+            throughputs=[r.window_bits / window for r in records],
+            machines=scenario.machines[machine].count,
+            window=window,
+            replications=count,
+        )
         streams.append(
             StreamResult(
                 machine=key[0],
@@ -259,6 +278,13 @@ def summarize(
                     ),
                 },
                 replications=count,
+                requirement=(
+                    requirement.model_dump(mode="json", exclude_none=True)
+                    if requirement is not None
+                    else None
+                ),
+                verdicts=[v.to_dict() for v in verdicts],
+                verdict=overall(verdicts),
             )
         )
         if keep_samples:

@@ -100,6 +100,11 @@ class _Builder:
     # ------------------------------------------------------------------------------- models
 
     def model(self, model: type[BaseModel]) -> dict[str, Any]:
+        names = getattr(model, "written_as", None)  # a block that may also be written by name
+        if names:
+            return self._define(
+                model.__name__, lambda: {"anyOf": [self._object(model), {"enum": sorted(names)}]}
+            )
         return self._define(model.__name__, lambda: self._object(model))
 
     def _object(self, model: type[BaseModel]) -> dict[str, Any]:

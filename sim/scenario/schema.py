@@ -45,6 +45,7 @@ from pydantic import (
 
 from sim.scenario.laws import Law, law_type
 from sim.scenario.profiles import LTE_PROFILES, PROFILES, WIFI_PROFILES, prbs_for
+from sim.scenario.requirements import PRESETS as REQUIREMENT_PRESETS
 from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
@@ -170,10 +171,26 @@ class Strict(BaseModel):
 
 
 class Requirement(Strict):
-    """What the application needs from the stream (3GPP TS 22.104 terms)."""
+    """What the application needs from the stream, in 3GPP TS 22.104 terms, with its targets.
 
-    deadline: Time = Field(
-        gt=0, le=HOUR, description="latest acceptable publish-to-delivery latency"
+    ``deadline``: the latest acceptable publish-to-delivery latency; ``reliability``: the share of
+    messages that must arrive within it; ``survival_time`` and ``availability``: the application
+    fails when no on-time message has come for longer than the survival time, and must not be in
+    that state for more than ``1 - availability`` of the time; ``max_loss``: the share of messages
+    that may be dropped; ``min_throughput``: payload bits per second that must get through. A
+    requirement may be written as the name of a preset (:data:`sim.scenario.requirements.PRESETS`).
+    """
+
+    written_as: ClassVar[frozenset[str]] = frozenset(REQUIREMENT_PRESETS)
+
+    deadline: Time | None = Field(
+        default=None, gt=0, le=HOUR, description="latest acceptable publish-to-delivery latency"
+    )
+    reliability: Fraction | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of messages that must be delivered within the deadline, e.g. 99.99%",
     )
     survival_time: Time | None = Field(
         default=None,
@@ -181,6 +198,40 @@ class Requirement(Strict):
         le=HOUR,
         description="how long the application tolerates no valid message (TS 22.104)",
     )
+    availability: Fraction | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of the time the application must not be failed, e.g. 99.9999%",
+    )
+    max_loss: Fraction | None = Field(
+        default=None, ge=0, lt=1, description="share of messages that may be dropped"
+    )
+    min_throughput: Rate | None = Field(
+        default=None, gt=0, le=1e12, description="payload that must get through, e.g. 10Mbps"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, str) and data in REQUIREMENT_PRESETS:
+            return dict(REQUIREMENT_PRESETS[data])
+        if isinstance(data, str) and data != "none":
+            names = ", ".join(sorted(REQUIREMENT_PRESETS))
+            raise ValueError(f"unknown requirement preset '{data}' (presets: {names})")
+        return data
+
+    @model_validator(mode="after")
+    def _targets(self) -> Requirement:
+        if self.reliability is not None and self.deadline is None:
+            raise ValueError("a reliability target needs the deadline it counts against")
+        if self.availability is not None and self.survival_time is None:
+            raise ValueError("an availability target needs a survival_time (TS 22.104)")
+        if self.survival_time is not None and self.deadline is None:
+            raise ValueError("a survival_time counts on-time messages: it needs a deadline")
+        if all(getattr(self, name) is None for name in Requirement.model_fields):
+            raise ValueError("a requirement needs at least a deadline, max_loss or min_throughput")
+        return self
 
 
 # no wildcards, no NUL (MQTT 3.1.1 4.7.3); {id} the only placeholder
