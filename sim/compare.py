@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy import stats
+
 from sim.metrics.figures import MEASURED
 from sim.outputs import json_text
 from sim.results import Results, StreamResult
@@ -30,6 +33,47 @@ def relative_change(before: float | None, after: float | None) -> float | None:
     if before is None or after is None or before == 0:
         return None
     return (after - before) / before
+
+
+SIGNIFICANCE = ("mean", "p50", "p99")  # the statistics whose changes carry an interval
+
+
+def change_interval(before: list[float], after: list[float]) -> tuple[float, float] | None:
+    """The 95 % interval of the relative change of a statistic between two scenarios, from each
+    scenario's per-replication values: Welch's t interval of the difference of the means, divided
+    by the baseline's mean (its own uncertainty left out). None below two replications each."""
+    if len(before) < 2 or len(after) < 2:
+        return None
+    b, a = np.asarray(before), np.asarray(after)
+    vb, va = b.var(ddof=1) / b.size, a.var(ddof=1) / a.size
+    spread = vb + va
+    base = float(b.mean())
+    if base == 0:
+        return None
+    if spread == 0:
+        difference = float(a.mean() - base)
+        return difference / base, difference / base
+    dof = spread**2 / (vb**2 / (b.size - 1) + va**2 / (a.size - 1))
+    half = float(stats.t.ppf(0.975, dof) * np.sqrt(spread))
+    difference = float(a.mean() - base)
+    return (difference - half) / base, (difference + half) / base
+
+
+def significance(base: StreamResult | None, row: StreamResult | None) -> dict[str, Any]:
+    """For each of :data:`SIGNIFICANCE`: the change's interval and whether it excludes zero
+    (None without an interval: fewer than two replications)."""
+    out: dict[str, Any] = {}
+    for statistic in SIGNIFICANCE:
+        interval = None
+        if base is not None and row is not None:
+            interval = change_interval(
+                base.per_replication.get(statistic, []), row.per_replication.get(statistic, [])
+            )
+        out[f"latency_{statistic}_s"] = {
+            "ci95": None if interval is None else list(interval),
+            "significant": None if interval is None else not (interval[0] <= 0 <= interval[1]),
+        }
+    return out
 
 
 def changes(base: StreamResult | None, row: StreamResult | None) -> dict[str, float | None]:
@@ -82,6 +126,7 @@ class Comparison:
                 entry["upgrades"][upgrade.scenario] = {
                     "figures": _figures(row),
                     "change": changes(base, row),
+                    "change_ci95": significance(base, row),
                 }
             entries.append(entry)
         return entries
@@ -104,6 +149,13 @@ class Comparison:
                 entry.update(_figures(row) or {figure.column: None for figure in MEASURED})
                 delta = changes(base, row) if results is not self.baseline else {}
                 entry.update({f"change_{column}": delta.get(column) for column in CHANGE_COLUMNS})
+                noise = significance(base, row) if results is not self.baseline else {}
+                for column in (f"latency_{s}_s" for s in SIGNIFICANCE):
+                    found = noise.get(column) or {}
+                    ci = found.get("ci95")
+                    entry[f"change_{column}_low"] = ci[0] if ci else None
+                    entry[f"change_{column}_high"] = ci[1] if ci else None
+                    entry[f"change_{column}_significant"] = found.get("significant")
                 out.append(entry)
         return out
 
@@ -118,7 +170,9 @@ class Comparison:
         return {
             "baseline": self.baseline.scenario,
             "upgrades": [u.scenario for u in self.upgrades],
-            "note": "change is (upgrade - baseline) / baseline; for deadline_miss_ratio the difference",
+            "note": "change is (upgrade - baseline) / baseline; for deadline_miss_ratio the "
+            "difference; change_ci95: Welch's 95 % interval of the change of the per-replication "
+            "statistic, relative to the baseline's mean",
             "rows": self.rows(),
             "scenarios": {r.scenario: r.to_dict() for r in [self.baseline, *self.upgrades]},
         }

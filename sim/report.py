@@ -34,7 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sim.compare import Comparison, relative_change
+from sim.compare import Comparison, relative_change, significance
 from sim.engine import run_scenario
 from sim.metrics.figures import BY_COLUMN, Figure, header, percent, record, table_figures
 from sim.outputs import Format, csv_text, inside, json_text
@@ -201,14 +201,22 @@ def stream_table(results: Results, compact: bool = False) -> Table:
     return table
 
 
-def _coloured(change: float) -> str:
+def _coloured(change: float, significant: bool | None) -> str:
+    """A change in per cent: green (faster) or red (slower) only when its 95 % interval excludes
+    zero; ``~`` marks one within the noise; uncoloured without an interval."""
     text = f"{change * 100:+.0f}%"
+    if significant is False:
+        return f"~{text}"
     style = "green" if change < 0 else "red" if change > 0 else ""
-    return f"[{style}]{text}[/{style}]" if style else text
+    return f"[{style}]{text}[/{style}]" if style and significant else text
+
+
+def _plain(change: float, significant: bool | None) -> str:
+    return f"({'~' if significant is False else ''}{change * 100:+.0f}%)"
 
 
 def _comparison_lines(
-    comparison: Comparison, columns: list[Figure], change: Callable[[float], str]
+    comparison: Comparison, columns: list[Figure], change: Callable[[float, bool | None], str]
 ) -> Iterator[tuple[str, int, str, list[str]]]:
     """(row label, index of the scenario, scenario, cells) for each row of each scenario, the
     upgrades' latencies followed by their change against the baseline."""
@@ -217,6 +225,7 @@ def _comparison_lines(
         label = f"{key[0]}/{key[1]} -> {key[2]}"
         for i, results in enumerate([comparison.baseline, *comparison.upgrades]):
             row = Comparison._find(results, key)
+            noise = significance(base, row) if i else {}
             cells = []
             for figure in columns:
                 if row is None:
@@ -225,7 +234,8 @@ def _comparison_lines(
                 cell = figure.text(row)
                 if i and base is not None and figure.column.startswith("latency_"):
                     delta = relative_change(figure.value(base), figure.value(row))
-                    cell += "" if delta is None else " " + change(delta)
+                    known = noise.get(figure.column, {}).get("significant")
+                    cell += "" if delta is None else " " + change(delta, known)
                 cells.append(cell)
             yield label, i, results.scenario, cells
 
@@ -266,6 +276,24 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int) -
         *("| " + " | ".join(cell(c) for c in row) + " |" for row in rows),
     ]
     return "\n".join(lines) + "\n"
+
+
+def comparison_notes(comparison: Comparison) -> list[str]:
+    """What a reader of a comparison must know: how the changes are marked, runs too short for
+    intervals, and each scenario's targets not passed."""
+    runs = (comparison.baseline, *comparison.upgrades)
+    lines = [
+        "changes: green or red when the 95 % interval of the change excludes 0; ~ within noise"
+    ]
+    lines += [
+        f"warning: {r.scenario} has {r.replications} replication: its changes have no interval "
+        "(run 2 or more, --replications)"
+        for r in runs
+        if r.replications < 2
+    ]
+    for results in runs:
+        lines += verdict_notes(results)
+    return lines
 
 
 def verdict_notes(results: Results) -> list[str]:
@@ -328,17 +356,14 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
     """``comparison`` in the printer's format."""
     if printer.format == "table":
         printer.table(comparison_table(comparison), comparison_table(comparison, compact=True))
-        for results in (comparison.baseline, *comparison.upgrades):
-            for line in verdict_notes(results):
-                printer.note(line)
+        for line in comparison_notes(comparison):
+            printer.note(line)
     elif printer.format == "markdown":
         columns = [BY_COLUMN[c] for c in COMPARED_WIDE]
         headers = ["machine/stream -> subscriber", "scenario", *(header(f, False) for f in columns)]
         lines = [
             [label if i == 0 else "", scenario, *cells]
-            for label, i, scenario, cells in _comparison_lines(
-                comparison, columns, lambda delta: f"({delta * 100:+.0f}%)"
-            )
+            for label, i, scenario, cells in _comparison_lines(comparison, columns, _plain)
         ]
         title = f"### upgrade comparison against {comparison.baseline.scenario}\n\n"
         printer.text(title + markdown(headers, lines, 2))

@@ -47,6 +47,8 @@ class StreamResult:
     requirement: dict[str, Any] | None = None  # the targets the row is judged against
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # one per target
     verdict: str | None = None  # pass, fail, inconclusive; None without targets
+    # each replication's latency statistics (seconds), for intervals of changes between scenarios
+    per_replication: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, str]:

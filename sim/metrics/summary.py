@@ -190,6 +190,16 @@ def _statistics(values: np.ndarray) -> dict[str, float] | None:
     return figures
 
 
+def _per_replication(records: list[ReplicationRow]) -> dict[str, list[float]]:
+    """The mean, p50 and p99 latency of each replication that delivered something."""
+    delivered = [r.latencies for r in records if r.latencies.size]
+    return {
+        "mean": [float(x.mean()) for x in delivered],
+        "p50": [float(np.percentile(x, 50.0)) for x in delivered],
+        "p99": [float(np.percentile(x, 99.0)) for x in delivered],
+    }
+
+
 def _confidence(values: list[float]) -> list[float] | None:
     """95 % confidence interval of the mean of ``values`` (Student's t), or None below two values."""
     data = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
@@ -285,6 +295,7 @@ def summarize(
                 ),
                 verdicts=[v.to_dict() for v in verdicts],
                 verdict=overall(verdicts),
+                per_replication=_per_replication(records),
             )
         )
         if keep_samples:
