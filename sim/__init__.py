@@ -5,6 +5,7 @@ The Python API (imported on first use, so that ``factory5g validate`` stays quic
 - :func:`load_scenario` reads and validates a scenario file;
 - :func:`run_scenario` runs a loaded scenario, :func:`run_file` a file;
 - :func:`compare_files` runs a baseline and its upgrades, giving a :class:`Comparison`;
+- :func:`load_results` and :func:`load_comparison` read back what ``run`` and ``compare`` wrote;
 - :func:`latency_cdf` plots latency distributions of one or more results.
 """
 
@@ -25,6 +26,8 @@ _EXPORTS = {
     "compare_files": "sim.api",
     "Comparison": "sim.compare",
     "Results": "sim.results",
+    "load_results": "sim.results",
+    "load_comparison": "sim.compare",
     "latency_cdf": "sim.plots",
 }
 

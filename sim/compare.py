@@ -177,9 +177,32 @@ class Comparison:
             "scenarios": {r.scenario: r.to_dict() for r in [self.baseline, *self.upgrades]},
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comparison:
+        """A comparison from the content of a ``comparison.json``."""
+        scenarios = data["scenarios"]
+        return cls(
+            Results.from_dict(scenarios[data["baseline"]]),
+            [Results.from_dict(scenarios[name]) for name in data["upgrades"]],
+        )
+
     def write(self, out: Path) -> Path:
         """Write ``comparison.json`` into ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         path = out / "comparison.json"
         path.write_text(json_text(self.to_dict()), encoding="utf-8")
         return path
+
+
+def load_comparison(path: str | Path) -> Comparison:
+    """What ``factory5g compare`` wrote: ``comparison.json`` in the folder ``path`` (or that file)."""
+    import json
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / "comparison.json"
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"{file}: no comparison.json here (write one with factory5g compare --out)"
+        )
+    return Comparison.from_dict(json.loads(file.read_text(encoding="utf-8")))

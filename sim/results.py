@@ -103,6 +103,21 @@ class Results:
             "networks": self.networks,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Results:
+        """Results from the content of a ``summary.json`` (:meth:`to_dict`'s inverse; the pooled
+        samples are not in the file)."""
+        return cls(
+            scenario=data["scenario"],
+            description=data["description"],
+            seed=data["seed"],
+            replications=data["replications"],
+            duration_s=data["duration_s"],
+            warmup_s=data["warmup_s"],
+            streams=[StreamResult(**row) for row in data["streams"]],
+            networks=data.get("networks", {}),
+        )
+
     def to_dataframe(self) -> Any:
         """The rows as a pandas DataFrame (the CSV's columns)."""
         import pandas as pd
@@ -118,3 +133,17 @@ class Results:
         rows = [row.csv_row() for row in self.streams]
         table.write_text(csv_text(rows, CSV_COLUMNS), encoding="utf-8", newline="")
         return [summary, table]
+
+
+def load_results(path: str | Path) -> Results:
+    """What ``factory5g run`` wrote: ``summary.json`` in the folder ``path`` (or that file)."""
+    import json
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / "summary.json"
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"{file}: no summary.json here (write one with factory5g run --out)"
+        )
+    return Results.from_dict(json.loads(file.read_text(encoding="utf-8")))
