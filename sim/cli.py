@@ -179,7 +179,9 @@ def _run(args: argparse.Namespace) -> int:
     from sim.report import run_command
 
     out = prepare(Path(args.out) if args.out else inside(Path("results"), scenario.name))
-    return run_command(scenario=scenario, source=source, out=out, printer=_printer(args))
+    return run_command(
+        scenario=scenario, source=source, out=out, printer=_printer(args), samples=args.samples
+    )
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -196,7 +198,9 @@ def _compare(args: argparse.Namespace) -> int:
 
     default = inside(Path("results"), f"compare-{scenarios[0][0].name}")
     out = prepare(Path(args.out) if args.out else default)
-    return compare_command(scenarios=scenarios, out=out, printer=_printer(args))
+    return compare_command(
+        scenarios=scenarios, out=out, printer=_printer(args), samples=args.samples
+    )
 
 
 # ------------------------------------------------------------------------------ brokers, probe
@@ -794,6 +798,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--force", action="store_true", help="run even above --max-events or the free memory"
+    )
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="also write every delivered copy (publish and delivery time, latency) as "
+        "samples.parquet, to redraw distributions later without running again",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     # SUPPRESS: a command's own default must not undo `factory5g --debug COMMAND`

@@ -375,8 +375,11 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
 # --------------------------------------------------------------------------------- commands
 
 
-def run_command(scenario: Scenario, source: Path, out: Path, printer: Printer) -> int:
-    """``factory5g run``: run, print the rows, write ``summary.json`` and ``streams.csv``."""
+def run_command(
+    scenario: Scenario, source: Path, out: Path, printer: Printer, samples: bool = False
+) -> int:
+    """``factory5g run``: run, print the rows, write ``summary.json`` and ``streams.csv`` (and
+    with ``samples`` every delivered copy as ``samples.parquet``)."""
     printer.note(
         f"[bold]{scenario.name}[/bold] from {source}: {scenario.description or ''}\n"
         f"  {format_time(scenario.duration)} simulated ({format_time(scenario.warmup)} warm-up), "
@@ -384,6 +387,8 @@ def run_command(scenario: Scenario, source: Path, out: Path, printer: Printer) -
     )
     results, wall = run_with_progress(scenario, printer)
     written = results.write(out)
+    if samples:
+        written.append(results.write_samples(out / "samples.parquet"))
     print_results(results, printer)
     in_flight = sum(row.in_flight for row in results.streams)
     printer.note(
@@ -395,13 +400,18 @@ def run_command(scenario: Scenario, source: Path, out: Path, printer: Printer) -
     return 0
 
 
-def compare_command(scenarios: list[tuple[Scenario, Path]], out: Path, printer: Printer) -> int:
-    """``factory5g compare``: run a baseline and its upgrades, print and write the comparison."""
+def compare_command(
+    scenarios: list[tuple[Scenario, Path]], out: Path, printer: Printer, samples: bool = False
+) -> int:
+    """``factory5g compare``: run a baseline and its upgrades, print and write the comparison
+    (with ``samples``, each scenario's ``samples.parquet`` in its folder)."""
     runs: list[Results] = []
     for scenario, source in scenarios:
         printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
         results, wall = run_with_progress(scenario, printer)
         results.write(inside(out, scenario.name))
+        if samples:
+            results.write_samples(inside(out, scenario.name) / "samples.parquet")
         printer.note(f"  done in {wall:.2f} s")
         runs.append(results)
     comparison = Comparison(runs[0], runs[1:])

@@ -59,3 +59,31 @@ def test_load_comparison_round_trips_comparison_json(tmp_path) -> None:
 def test_a_folder_without_results_says_so(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no summary\.json here"):
         sim.load_results(tmp_path)
+
+
+def test_samples_parquet_reproduces_the_reported_percentiles_exactly(tmp_path) -> None:
+    """--samples writes every delivered copy; the percentiles of its latency_s per row are the
+    ones summary.json reports, to the last bit, and each latency is delivery minus publish."""
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    done = factory5g("run", written(tmp_path, "a", 1), "--out", str(out), "--samples")
+    assert done.returncode == 0, done.stderr
+    table = pq.read_table(out / "samples.parquet").to_pandas()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for row in summary["streams"]:
+        mine = table[
+            (table.machine == row["machine"])
+            & (table.stream == row["stream"])
+            & (table.subscriber == row["subscriber"])
+        ]
+        latency = mine.latency_s.to_numpy()
+        assert latency.size == row["delivered"]
+        assert set(mine.replication) == {0, 1}
+        np.testing.assert_array_equal(latency, (mine.delivered_s - mine.published_s).to_numpy())
+        for name, q in (("p50", 50.0), ("p99", 99.0), ("p999", 99.9)):
+            assert float(np.percentile(latency, q)) == row["latency_s"][name]
+        assert float(latency.max()) == row["latency_s"]["max"]

@@ -63,6 +63,8 @@ class ReplicationRow:
     resumed: int
     duplicates: int
     retained: int
+    published_at: np.ndarray  # of the delivered copies, in the order of ``latencies``
+    delivered_at: np.ndarray
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -121,6 +123,8 @@ def replication_row(row: Row, warmup: float, end: float, held: list[float]) -> R
         dropped=dropped,
         in_flight=int(undelivered_at_end.size),
         latencies=latencies,
+        published_at=published_at[counted],
+        delivered_at=delivered_at[counted],
         window_deliveries=int(np.count_nonzero(in_measurement)),
         window_bits=float(payload[in_measurement].sum() * 8.0),
         deadline=row.deadline,
@@ -222,6 +226,7 @@ def summarize(
 
     streams: list[StreamResult] = []
     samples: dict[tuple[str, str, str], np.ndarray] = {}
+    messages: dict[tuple[str, str, str], dict[str, np.ndarray]] = {}
     for key, records in sorted(by_key.items()):
         pooled = np.concatenate([r.latencies for r in records])
         count = len(records)
@@ -300,6 +305,14 @@ def summarize(
         )
         if keep_samples:
             samples[key] = pooled
+            messages[key] = {
+                "replication": np.concatenate(
+                    [np.full(r.latencies.size, i, dtype=np.int32) for i, r in enumerate(records)]
+                ),
+                "published_s": np.concatenate([r.published_at for r in records]),
+                "delivered_s": np.concatenate([r.delivered_at for r in records]),
+                "latency_s": pooled,
+            }
     return Results(
         scenario=scenario.name,
         description=scenario.description,
@@ -309,4 +322,5 @@ def summarize(
         warmup_s=scenario.warmup,
         streams=streams,
         samples=samples,
+        messages=messages,
     )
