@@ -180,7 +180,12 @@ def _run(args: argparse.Namespace) -> int:
 
     out = prepare(Path(args.out) if args.out else inside(Path("results"), scenario.name))
     return run_command(
-        scenario=scenario, source=source, out=out, printer=_printer(args), samples=args.samples
+        scenario=scenario,
+        source=source,
+        out=out,
+        printer=_printer(args),
+        samples=args.samples,
+        report=args.report,
     )
 
 
@@ -199,8 +204,27 @@ def _compare(args: argparse.Namespace) -> int:
     default = inside(Path("results"), f"compare-{scenarios[0][0].name}")
     out = prepare(Path(args.out) if args.out else default)
     return compare_command(
-        scenarios=scenarios, out=out, printer=_printer(args), samples=args.samples
+        scenarios=scenarios,
+        out=out,
+        printer=_printer(args),
+        samples=args.samples,
+        report=args.report,
     )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sim.html_report import write_report
+
+    folder = Path(args.dir)
+    if not (folder / "comparison.json").is_file() and not (folder / "summary.json").is_file():
+        raise OutputError(
+            f"{folder}: no comparison.json or summary.json here (write them with factory5g "
+            "compare --out DIR or run --out DIR)"
+        )
+    out = Path(args.out) if args.out else None
+    path = write_report(folder, out)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 # ------------------------------------------------------------------------------ brokers, probe
@@ -805,6 +829,11 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         help="also write every delivered copy (publish and delivery time, latency) as "
         "samples.parquet, to redraw distributions later without running again",
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write report.html: one self-contained page with verdicts, changes, CCDFs",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     # SUPPRESS: a command's own default must not undo `factory5g --debug COMMAND`
     _debug_option(parser, argparse.SUPPRESS)
@@ -866,6 +895,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(compare)
     compare.set_defaults(handler=_compare)
+
+    report = commands.add_parser(
+        "report",
+        help="write one self-contained HTML report of a results folder",
+        description="Write DIR/report.html from what compare or run wrote into DIR: what was "
+        "simulated, the verdicts with their intervals, the changes, the latency CCDFs, the "
+        "networks and the warnings, in one file to mail.",
+    )
+    report.add_argument("dir", metavar="DIR", help="a folder written by compare or run --out")
+    report.add_argument("--out", metavar="FILE", help="where to write it (default DIR/report.html)")
+    report.set_defaults(handler=_report)
 
     _add_brokers(commands)
     _add_probe(commands)

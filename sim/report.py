@@ -375,8 +375,20 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
 # --------------------------------------------------------------------------------- commands
 
 
+def _write_config(scenario: Scenario, folder: Path) -> Path:
+    """The resolved scenario (every default filled in) as ``scenario.json``, for the report."""
+    path = folder / "scenario.json"
+    path.write_text(json_text(scenario.model_dump(mode="json", by_alias=True)), encoding="utf-8")
+    return path
+
+
 def run_command(
-    scenario: Scenario, source: Path, out: Path, printer: Printer, samples: bool = False
+    scenario: Scenario,
+    source: Path,
+    out: Path,
+    printer: Printer,
+    samples: bool = False,
+    report: bool = False,
 ) -> int:
     """``factory5g run``: run, print the rows, write ``summary.json`` and ``streams.csv`` (and
     with ``samples`` every delivered copy as ``samples.parquet``)."""
@@ -387,8 +399,13 @@ def run_command(
     )
     results, wall = run_with_progress(scenario, printer)
     written = results.write(out)
+    _write_config(scenario, out)
     if samples:
         written.append(results.write_samples(out / "samples.parquet"))
+    if report:
+        from sim.html_report import write_report
+
+        written.append(write_report(out))
     print_results(results, printer)
     in_flight = sum(row.in_flight for row in results.streams)
     printer.note(
@@ -401,7 +418,11 @@ def run_command(
 
 
 def compare_command(
-    scenarios: list[tuple[Scenario, Path]], out: Path, printer: Printer, samples: bool = False
+    scenarios: list[tuple[Scenario, Path]],
+    out: Path,
+    printer: Printer,
+    samples: bool = False,
+    report: bool = False,
 ) -> int:
     """``factory5g compare``: run a baseline and its upgrades, print and write the comparison
     (with ``samples``, each scenario's ``samples.parquet`` in its folder)."""
@@ -410,6 +431,7 @@ def compare_command(
         printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
         results, wall = run_with_progress(scenario, printer)
         results.write(inside(out, scenario.name))
+        _write_config(scenario, inside(out, scenario.name))
         if samples:
             results.write_samples(inside(out, scenario.name) / "samples.parquet")
         printer.note(f"  done in {wall:.2f} s")
@@ -418,7 +440,12 @@ def compare_command(
     path = comparison.write(out)
     plot = save_latency_cdf(runs, out / "latency.png")
     print_comparison(comparison, printer)
-    printer.note(f"wrote {path}, {plot} and per-scenario results in {out}/<scenario>/")
+    extra = ""
+    if report:
+        from sim.html_report import write_report
+
+        extra = f", {write_report(out)}"
+    printer.note(f"wrote {path}, {plot}{extra} and per-scenario results in {out}/<scenario>/")
     return 0
 
 

@@ -1,0 +1,273 @@
+"""``factory5g report DIR``: one self-contained HTML page an engineer can mail.
+
+It reads what ``compare`` (``comparison.json``) or ``run`` (``summary.json``) wrote into ``DIR``
+and shows what was simulated (scenarios, their configurations' differences, durations,
+replications, seeds, the factory5g version), the verdict of every requirement target with its
+estimate, 95 % interval and margin, the latency changes with their intervals, the latency CCDFs
+(``latency.png``, embedded), the networks' traffic and radio utilisation, and the warnings. The
+page has no external resources: images are inlined, styles embedded.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from sim.compare import Comparison, load_comparison, significance
+from sim.metrics.figures import milliseconds, percent
+from sim.results import Results, load_results
+from sim.scenario.units import format_rate
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; } td.name { text-align: left; }
+.pass { color: #176e2c; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
+.inconclusive { color: #8a6d00; font-weight: bold; } .note { color: #555; font-size: 0.9em; }
+img { max-width: 100%; }
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="name">{cell}</td>' if i < left else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _value(target: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return format_rate(value) if target == "min_throughput" else percent(value)
+
+
+def _verdicts(runs: list[Results]) -> str:
+    rows = []
+    for results in runs:
+        for row in results.streams:
+            for v in row.verdicts:
+                ci = v["ci95"]
+                interval = (
+                    f"[{_value(v['target'], ci[0])}, {_value(v['target'], ci[1])}]" if ci else "-"
+                )
+                rows.append(
+                    [
+                        _e(results.scenario),
+                        _e(f"{row.machine}/{row.stream} -> {row.subscriber}"),
+                        _e(v["target"]),
+                        _e(_value(v["target"], v["required"])),
+                        _e(_value(v["target"], v["estimate"])),
+                        _e(interval),
+                        f'<span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span>',
+                        _e(v["reason"] or ""),
+                    ]
+                )
+    if not rows:
+        return '<p class="note">No row has a requirement with targets.</p>'
+    headers = ["scenario", "row", "target", "required", "estimate", "95 % interval", "verdict",
+               "to decide"]  # fmt: skip
+    return _table(headers, rows, left=3)
+
+
+def _changes(comparison: Comparison) -> str:
+    rows = []
+    for key in comparison.keys:
+        base = Comparison._find(comparison.baseline, key)
+        for upgrade in comparison.upgrades:
+            row = Comparison._find(upgrade, key)
+            if base is None or row is None:
+                continue
+            noise = significance(base, row)
+            cells = [_e(f"{key[0]}/{key[1]} -> {key[2]}"), _e(upgrade.scenario)]
+            for statistic in ("p50", "p99"):
+                before, after = base.latency(statistic), row.latency(statistic)
+                found = noise[f"latency_{statistic}_s"]
+                ci = found["ci95"]
+                change = "-"
+                if before and after is not None:
+                    change = f"{(after - before) / before * 100:+.0f} %"
+                    if ci:
+                        change += f" [{ci[0] * 100:+.0f}, {ci[1] * 100:+.0f}]"
+                    if found["significant"] is False:
+                        change += " (within noise)"
+                cells += [_e(milliseconds(before)), _e(milliseconds(after)), _e(change)]
+            rows.append(cells)
+    headers = ["row", "upgrade", "p50 before ms", "p50 after ms", "p50 change [95 %]",
+               "p99 before ms", "p99 after ms", "p99 change [95 %]"]  # fmt: skip
+    return _table(headers, rows, left=2)
+
+
+def _networks(runs: list[Results]) -> str:
+    rows = []
+    for results in runs:
+        for name, ways in sorted(results.networks.items()):
+            for way, figures in ways.items():
+                use = figures.get("radio_utilisation")
+                rows.append(
+                    [
+                        _e(results.scenario),
+                        _e(name),
+                        _e(way),
+                        _e(f"{figures['publish_per_s']:.1f}"),
+                        _e(format_rate(figures["mqtt_bit_s"])),
+                        _e(percent(use) if use is not None else "-"),
+                    ]
+                )
+    return _table(["scenario", "network", "way", "PUBLISH/s", "MQTT", "radio used"], rows, left=3)
+
+
+TABLES = ("networks", "brokers", "bridges", "machines", "subscribers")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "-" if value is None else str(value)
+
+
+def _differences(folder: Path, runs: list[Results]) -> str:
+    """Where each upgrade's resolved configuration differs from the baseline's: a block one side
+    lacks (a new network) once, with its kind and profile; every other field that differs."""
+    configs = {}
+    for results in runs:
+        path = folder / results.scenario / "scenario.json"
+        if path.is_file():
+            configs[results.scenario] = json.loads(path.read_text(encoding="utf-8"))
+    if len(runs) < 2 or runs[0].scenario not in configs:
+        return ""
+    base = configs[runs[0].scenario]
+    rows = []
+    for results in runs[1:]:
+        other = configs.get(results.scenario)
+        if other is None:
+            continue
+        for table in TABLES:
+            mine, theirs = base.get(table) or {}, other.get(table) or {}
+            for name in sorted(set(mine) ^ set(theirs)):
+                block = theirs.get(name) or mine.get(name)
+                what = ", ".join(
+                    f"{k} {block[k]}"
+                    for k in ("kind", "profile")
+                    if isinstance(block, dict) and k in block
+                )
+                change = "added" if name in theirs else "removed"
+                rows.append([_e(results.scenario), _e(f"{table}.{name}"), _e(change), _e(what)])
+        flat_base, flat_other = _flatten(base), _flatten(other)
+        for key in sorted(set(flat_base) | set(flat_other)):
+            parts = key.split(".")
+            if parts[0] in ("name", "description", "extends"):
+                continue
+            if parts[0] in TABLES and len(parts) > 1 and not _in_both(parts, base, other):
+                continue  # the whole block is new or gone: said once above
+            if flat_base.get(key) != flat_other.get(key):
+                rows.append(
+                    [
+                        _e(results.scenario),
+                        _e(key),
+                        _e(_shown(flat_base.get(key))),
+                        _e(_shown(flat_other.get(key))),
+                    ]
+                )
+    if not rows:
+        return ""
+    return "<h3>What the upgrades change</h3>" + _table(
+        ["upgrade", "field", "baseline", "upgrade"], rows, left=2
+    )
+
+
+def _in_both(parts: list[str], *configs: dict[str, Any]) -> bool:
+    return all(parts[1] in (config.get(parts[0]) or {}) for config in configs)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def report_html(folder: Path) -> str:
+    """The report of the results in ``folder`` (a comparison, or one run)."""
+    from sim import __version__
+    from sim.report import comparison_notes, verdict_notes
+
+    if (folder / "comparison.json").is_file():
+        comparison: Comparison | None = load_comparison(folder)
+        runs = [comparison.baseline, *comparison.upgrades]
+        notes = comparison_notes(comparison)
+    else:
+        comparison = None
+        runs = [load_results(folder)]
+        notes = verdict_notes(runs[0])
+    what = _table(
+        ["scenario", "description", "simulated", "warm-up", "replications", "seed"],
+        [
+            [
+                _e(r.scenario),
+                _e(r.description),
+                _e(f"{r.duration_s:g} s"),
+                _e(f"{r.warmup_s:g} s"),
+                _e(r.replications),
+                _e(r.seed),
+            ]
+            for r in runs
+        ],
+        left=2,
+    )
+    plot = ""
+    picture = folder / "latency.png"
+    if picture.is_file():
+        data = base64.b64encode(picture.read_bytes()).decode("ascii")
+        plot = f'<h2>Latency tails</h2><img alt="latency CCDFs" src="data:image/png;base64,{data}">'
+    title = (
+        f"{runs[0].scenario} against {', '.join(r.scenario for r in runs[1:])}"
+        if comparison
+        else runs[0].scenario
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>factory5g report: {_e(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>factory5g report: {_e(title)}</h1>",
+        f'<p class="note">factory5g {_e(__version__)}; the same scenarios and seeds give the same '
+        "numbers, byte for byte.</p>",
+        "<h2>What was simulated</h2>",
+        what,
+        _differences(folder, runs),
+        "<h2>Requirements: verdicts</h2>",
+        _verdicts(runs),
+    ]
+    if comparison:
+        parts += ["<h2>Latency changes, with their 95 % intervals</h2>", _changes(comparison)]
+    parts += [plot, "<h2>Networks</h2>", _networks(runs), "<h2>Notes and warnings</h2>", "<ul>"]
+    parts += [f"<li>{_e(line)}</li>" for line in notes]
+    parts += [
+        "</ul>",
+        "<script>document.body.dataset.rendered = 'yes';</script>",
+        "</body></html>",
+    ]
+    return "\n".join(part for part in parts if part) + "\n"
+
+
+def write_report(folder: Path, out: Path | None = None) -> Path:
+    """Write the report of ``folder`` as ``out`` (default ``folder/report.html``)."""
+    path = out or folder / "report.html"
+    path.write_text(report_html(folder), encoding="utf-8")
+    return path
