@@ -215,7 +215,7 @@ def report_html(folder: Path) -> str:
     else:
         comparison = None
         runs = [load_results(folder)]
-        notes = verdict_notes(runs[0])
+        notes = [*(f"warning: {w}" for w in runs[0].warnings), *verdict_notes(runs[0])]
     what = _table(
         ["scenario", "description", "simulated", "warm-up", "replications", "seed"],
         [

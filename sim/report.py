@@ -291,6 +291,7 @@ def comparison_notes(comparison: Comparison) -> list[str]:
         for r in runs
         if r.replications < 2
     ]
+    lines += [f"warning: {r.scenario}: {warning}" for r in runs for warning in r.warnings]
     for results in runs:
         lines += verdict_notes(results)
     return lines
@@ -340,7 +341,7 @@ def print_results(results: Results, printer: Printer) -> None:
     """``results`` in the printer's format."""
     if printer.format == "table":
         printer.table(stream_table(results), stream_table(results, compact=True))
-        for line in verdict_notes(results):
+        for line in [*(f"warning: {w}" for w in results.warnings), *verdict_notes(results)]:
             printer.note(line)
     elif printer.format == "markdown":
         figures = table_figures(results.streams, compact=False)

@@ -85,6 +85,7 @@ class Results:
     )
     # per network and direction: MQTT packets and bits per second (see sim.metrics.summary)
     networks: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # about the run itself (sim.metrics.warmup)
 
     def stream(self, machine: str, stream: str, subscriber: str) -> StreamResult:
         """The row of one (machine class, stream, subscriber)."""
@@ -105,6 +106,7 @@ class Results:
             "window_s": self.duration_s - self.warmup_s,
             "streams": [asdict(row) for row in self.streams],
             "networks": self.networks,
+            "warnings": self.warnings,
         }
 
     @classmethod
@@ -120,6 +122,7 @@ class Results:
             warmup_s=data["warmup_s"],
             streams=[StreamResult(**row) for row in data["streams"]],
             networks=data.get("networks", {}),
+            warnings=data.get("warnings", []),
         )
 
     def to_dataframe(self) -> Any:

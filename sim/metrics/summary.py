@@ -34,6 +34,7 @@ from scipy import stats
 
 from sim.metrics.collector import Row
 from sim.metrics.verdicts import judge, overall
+from sim.metrics.warmup import warmup_warnings
 from sim.results import Results, StreamResult
 from sim.scenario.schema import Scenario
 
@@ -313,6 +314,14 @@ def summarize(
                 "delivered_s": np.concatenate([r.delivered_at for r in records]),
                 "latency_s": pooled,
             }
+    warnings = warmup_warnings(
+        scenario.warmup,
+        {
+            key: ([r.published_at for r in records], [r.latencies for r in records])
+            for key, records in by_key.items()
+        },
+        scenario.duration,
+    )
     return Results(
         scenario=scenario.name,
         description=scenario.description,
@@ -323,4 +332,5 @@ def summarize(
         streams=streams,
         samples=samples,
         messages=messages,
+        warnings=warnings,
     )
