@@ -6,7 +6,8 @@ The Python API (imported on first use, so that ``factory5g validate`` stays quic
 - :func:`run_scenario` runs a loaded scenario, :func:`run_file` a file;
 - :func:`compare_files` runs a baseline and its upgrades, giving a :class:`Comparison`;
 - :func:`load_results` and :func:`load_comparison` read back what ``run`` and ``compare`` wrote;
-- :func:`latency_ccdf` and :func:`latency_cdf` plot latency distributions of one or more results.
+- :func:`latency_ccdf` and :func:`latency_cdf` plot latency distributions of one or more results,
+  :func:`latency_bars` a statistic per row with the replications' 95 % intervals.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _EXPORTS = {
     "load_comparison": "sim.compare",
     "latency_cdf": "sim.plots",
     "latency_ccdf": "sim.plots",
+    "latency_bars": "sim.plots",
 }
 
 __all__ = ["__version__", *_EXPORTS]

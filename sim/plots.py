@@ -161,6 +161,55 @@ def latency_ccdf(results: list[Results], subscriber: str | None = None, axes: An
     return fig
 
 
+def latency_bars(
+    results: list[Results], statistic: str = "p99", subscriber: str | None = None, axes: Any = None
+) -> Any:
+    """A latency statistic (``mean``, ``p50``, ``p99``) per row as bars, one per scenario, with
+    the 95 % interval of the per-replication values (Student's t) as error bars where a run has
+    two or more replications; log axis. Returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    from sim.metrics.verdicts import replication_interval
+
+    keys = _keys(results, subscriber)
+    if axes is None:
+        fig, axes = plt.subplots(figsize=(max(6.0, 1.3 * len(keys) + 2), 4))
+    fig = axes.figure
+    width = 0.8 / max(1, len(results))
+    x = np.arange(len(keys))
+    for number, result in enumerate(results):
+        heights, low, high = [], [], []
+        for key in keys:
+            row = next((r for r in result.streams if r.key == key), None)
+            value = row.latency(statistic) if row is not None else None
+            interval = replication_interval(row.per_replication.get(statistic, [])) if row else None
+            heights.append(np.nan if value is None else value * 1e3)
+            low.append(
+                0.0 if interval is None or value is None else max(0.0, value - interval[0]) * 1e3
+            )
+            high.append(
+                0.0 if interval is None or value is None else max(0.0, interval[1] - value) * 1e3
+            )
+        offset = (number - (len(results) - 1) / 2) * width
+        axes.bar(x + offset, heights, width, yerr=[low, high], capsize=3, label=result.scenario)
+    axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
+    axes.yaxis.set_minor_formatter(ticker.NullFormatter())
+    axes.set_xticks(x, [f"{m}/{s}\n-> {sub}" for m, s, sub in keys], fontsize=8)
+    axes.set_ylabel(f"{statistic} latency (ms)")
+    axes.grid(True, axis="y", which="both", alpha=0.3)
+    runs = ", ".join(
+        sorted({f"{r.duration_s - r.warmup_s:g} s x {r.replications}" for r in results})
+    )
+    axes.set_title(
+        f"{statistic} latency per row, 95 % intervals of the replications ({runs})", fontsize=10
+    )
+    axes.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def save_latency_cdf(results: list[Results], path: Path, subscriber: str | None = None) -> Path:
     """Write :func:`latency_ccdf` as a PNG (no display needed)."""
     import matplotlib

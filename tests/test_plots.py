@@ -49,3 +49,29 @@ def test_the_figure_marks_deadline_and_target_with_one_legend() -> None:
     assert lines["late share allowed"].get_ydata()[0] == pytest.approx(0.01)
     assert len(fig.legends) == 1 and panel.get_legend() is None
     assert "2 s x 2" in fig._suptitle.get_text()
+
+
+def test_bars_carry_the_replications_intervals() -> None:
+    """Three replications: each bar's error bar spans the Student-t 95 % interval of the row's
+    per-replication p99, around the pooled p99 the bar shows."""
+    from sim.metrics.verdicts import replication_interval
+    from sim.plots import latency_bars
+
+    data = plant(
+        network={"kind": "parametric", "latency": {"uniform": ["0ms", "20ms"]}},
+        streams={"s": {"topic": "t/{id}", "every": "10ms", "payload": "10B"}},
+        count=2,
+        duration="3s",
+        warmup="1s",
+        replications=3,
+    )
+    results = run_scenario(Scenario.model_validate(data))
+    fig = latency_bars([results], "p99")
+    (axis,) = fig.axes
+    (bar,) = axis.patches
+    row = results.streams[0]
+    assert bar.get_height() == pytest.approx(row.latency("p99") * 1e3)
+    low, high = replication_interval(row.per_replication["p99"])
+    (segments,) = [c for c in axis.collections if len(c.get_segments()) == 1]
+    (segment,) = segments.get_segments()
+    assert segment[0][1] == pytest.approx(low * 1e3) and segment[1][1] == pytest.approx(high * 1e3)
