@@ -41,7 +41,8 @@ SIGNIFICANCE = ("mean", "p50", "p99")  # the statistics whose changes carry an i
 def change_interval(before: list[float], after: list[float]) -> tuple[float, float] | None:
     """The 95 % interval of the relative change of a statistic between two scenarios, from each
     scenario's per-replication values: Welch's t interval of the difference of the means, divided
-    by the baseline's mean (its own uncertainty left out). None below two replications each."""
+    by the baseline's mean (its own uncertainty left out), and no lower than -100 %. None below
+    two replications each."""
     if len(before) < 2 or len(after) < 2:
         return None
     b, a = np.asarray(before), np.asarray(after)
@@ -56,7 +57,8 @@ def change_interval(before: list[float], after: list[float]) -> tuple[float, flo
     dof = spread**2 / (vb**2 / (b.size - 1) + va**2 / (a.size - 1))
     half = float(stats.t.ppf(0.975, dof) * np.sqrt(spread))
     difference = float(a.mean() - base)
-    return (difference - half) / base, (difference + half) / base
+    # a latency cannot fall below zero: no change below -100 %
+    return max(-1.0, (difference - half) / base), (difference + half) / base
 
 
 def significance(base: StreamResult | None, row: StreamResult | None) -> dict[str, Any]:
@@ -164,6 +166,15 @@ class Comparison:
         import pandas as pd
 
         return pd.DataFrame(self.records())
+
+    def networks_dataframe(self) -> Any:
+        """Every scenario's networks (:meth:`Results.network_records`), one line per network,
+        direction and scenario."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [r for results in (self.baseline, *self.upgrades) for r in results.network_records()]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``comparison.json``."""

@@ -201,6 +201,26 @@ def stream_table(results: Results, compact: bool = False) -> Table:
     return table
 
 
+def network_table(runs: Sequence[Results], compact: bool = False) -> Table:
+    """The networks' MQTT traffic per direction and, for a radio, the share of it used."""
+    table = _table("networks", compact)
+    for name in ("scenario", "network", "way"):
+        table.add_column(name, overflow="fold")
+    if not compact:
+        table.add_column("PUBLISH/s", justify="right")
+    table.add_column("MQTT", justify="right")
+    table.add_column("radio used", justify="right")
+    for results in runs:
+        for r in results.network_records():
+            use = r["radio_utilisation"]
+            cells = [r["scenario"], r["network"], r["direction"]]
+            if not compact:
+                cells.append(f"{r['publish_per_s']:.1f}")
+            cells += [format_rate(r["mqtt_bit_s"]), percent(use) if use is not None else "-"]
+            table.add_row(*cells)
+    return table
+
+
 def _coloured(change: float, significant: bool | None) -> str:
     """A change in per cent: green (faster) or red (slower) only when its 95 % interval excludes
     zero; ``~`` marks one within the noise; uncoloured without an interval."""
@@ -341,7 +361,21 @@ def print_results(results: Results, printer: Printer) -> None:
     """``results`` in the printer's format."""
     if printer.format == "table":
         printer.table(stream_table(results), stream_table(results, compact=True))
-        for line in [*(f"warning: {w}" for w in results.warnings), *verdict_notes(results)]:
+        if results.networks:
+            printer.table(network_table([results]), network_table([results], compact=True))
+        single = (
+            [
+                "warning: one replication: the verdicts' intervals are binomial only, blind to the "
+                "correlation of one run's messages (run 2 or more, --replications)"
+            ]
+            if results.replications < 2 and any(row.verdicts for row in results.streams)
+            else []
+        )
+        for line in [
+            *single,
+            *(f"warning: {w}" for w in results.warnings),
+            *verdict_notes(results),
+        ]:
             printer.note(line)
     elif printer.format == "markdown":
         figures = table_figures(results.streams, compact=False)
@@ -357,6 +391,9 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
     """``comparison`` in the printer's format."""
     if printer.format == "table":
         printer.table(comparison_table(comparison), comparison_table(comparison, compact=True))
+        runs = [comparison.baseline, *comparison.upgrades]
+        if any(r.networks for r in runs):
+            printer.table(network_table(runs), network_table(runs, compact=True))
         for line in comparison_notes(comparison):
             printer.note(line)
     elif printer.format == "markdown":

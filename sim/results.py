@@ -131,6 +131,29 @@ class Results:
 
         return pd.DataFrame([row.csv_row() for row in self.streams], columns=CSV_COLUMNS)
 
+    def network_records(self) -> list[dict[str, Any]]:
+        """One mapping per network and direction: MQTT PUBLISH and control packets per second,
+        MQTT bit/s, and for a radio the share of its resources used."""
+        return [
+            {
+                "scenario": self.scenario,
+                "network": name,
+                "direction": way,
+                "publish_per_s": figures.get("publish_per_s"),
+                "control_per_s": figures.get("control_per_s"),
+                "mqtt_bit_s": figures.get("mqtt_bit_s"),
+                "radio_utilisation": figures.get("radio_utilisation"),
+            }
+            for name, ways in sorted(self.networks.items())
+            for way, figures in ways.items()
+        ]
+
+    def networks_dataframe(self) -> Any:
+        """:meth:`network_records` as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.network_records())
+
     def write_samples(self, path: Path) -> Path:
         """Every delivered copy in the measurement windows as a Parquet table (one line each:
         machine, stream, subscriber, replication, published_s, delivered_s, latency_s), from which

@@ -87,3 +87,18 @@ def test_samples_parquet_reproduces_the_reported_percentiles_exactly(tmp_path) -
         for name, q in (("p50", 50.0), ("p99", 99.0), ("p999", 99.9)):
             assert float(np.percentile(latency, q)) == row["latency_s"][name]
         assert float(latency.max()) == row["latency_s"]["max"]
+
+
+def test_network_figures_are_a_dataframe_too(tmp_path) -> None:
+    """Each network and direction one line, with what summary.json says of it."""
+    import json
+
+    out = tmp_path / "out"
+    assert factory5g("run", written(tmp_path, "a", 1), "--out", str(out)).returncode == 0
+    frame = sim.load_results(out).networks_dataframe()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(zip(frame.network, frame.direction, strict=True)) == sorted(
+        (name, way) for name, ways in summary["networks"].items() for way in ways
+    )
+    up = frame[(frame.network == "net") & (frame.direction == "up")].iloc[0]
+    assert up.mqtt_bit_s == summary["networks"]["net"]["up"]["mqtt_bit_s"]
