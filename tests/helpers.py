@@ -101,6 +101,25 @@ def no_hosts(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def uniform_plant(
+    latency: str = "20ms", reliability: str | None = None, **top: Any
+) -> dict[str, Any]:
+    """Machines ``m`` sending 10 B every 10 ms over a network whose latency is uniform on
+    ``[0, latency]``, with a 10 ms deadline (and a ``reliability`` target when given): with 20 ms,
+    half the messages on time. ``top`` as for :func:`plant` (``count``, ``duration``, ...)."""
+    requirement: dict[str, Any] = {"deadline": "10ms"}
+    if reliability is not None:
+        requirement["reliability"] = reliability
+    top = {"count": 2, "duration": "3s", "warmup": "1s", "replications": 2, **top}
+    return plant(
+        network={"kind": "parametric", "latency": {"uniform": ["0ms", latency]}},
+        streams={
+            "s": {"topic": "t/{id}", "every": "10ms", "payload": "10B", "requirement": requirement}
+        },
+        **top,
+    )
+
+
 def plant_scenario(**spec: Any) -> Scenario:
     """:func:`plant`, validated."""
     return Scenario.model_validate(plant(**spec))

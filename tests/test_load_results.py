@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import factory5g, plant
+from helpers import factory5g, uniform_plant
 
 import sim
 from sim.outputs import json_text
 
 
 def written(tmp_path, name: str, seed: int) -> str:
-    data = plant(
-        network={"kind": "parametric", "latency": {"uniform": ["0ms", "20ms"]}},
-        streams={
-            "s": {
-                "topic": "t/{id}",
-                "every": "10ms",
-                "payload": "10B",
-                "requirement": {"deadline": "10ms", "reliability": "30%"},
-            }
-        },
-        count=3,
-        duration="4s",
-        warmup="1s",
-        replications=2,
-        seed=seed,
-    )
+    data = uniform_plant("20ms", "30%", count=3, duration="4s", seed=seed)
     data["name"] = name
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-from helpers import plant
+from helpers import uniform_plant
 
 from sim.engine import run_scenario
 from sim.plots import ccdf, latency_ccdf
@@ -23,21 +23,7 @@ def test_the_ccdf_ends_at_one_message_of_the_sample() -> None:
 
 
 def test_the_figure_marks_deadline_and_target_with_one_legend() -> None:
-    data = plant(
-        network={"kind": "parametric", "latency": {"uniform": ["0ms", "20ms"]}},
-        streams={
-            "s": {
-                "topic": "t/{id}",
-                "every": "10ms",
-                "payload": "10B",
-                "requirement": {"deadline": "10ms", "reliability": "99%"},
-            }
-        },
-        count=2,
-        duration="3s",
-        warmup="1s",
-        replications=2,
-    )
+    data = uniform_plant("20ms", "99%")
     results = run_scenario(Scenario.model_validate(data))
     fig = latency_ccdf([results])
     (panel,) = [axis for axis in fig.axes if axis.get_visible()]
@@ -57,14 +43,7 @@ def test_bars_carry_the_replications_intervals() -> None:
     from sim.metrics.verdicts import replication_interval
     from sim.plots import latency_bars
 
-    data = plant(
-        network={"kind": "parametric", "latency": {"uniform": ["0ms", "20ms"]}},
-        streams={"s": {"topic": "t/{id}", "every": "10ms", "payload": "10B"}},
-        count=2,
-        duration="3s",
-        warmup="1s",
-        replications=3,
-    )
+    data = uniform_plant("20ms", replications=3)
     results = run_scenario(Scenario.model_validate(data))
     fig = latency_bars([results], "p99")
     (axis,) = fig.axes

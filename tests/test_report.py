@@ -12,25 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import factory5g, plant
+from helpers import factory5g, uniform_plant
 
 
 def scenario_file(folder: Path, name: str, latency: str) -> str:
-    data = plant(
-        network={"kind": "parametric", "latency": {"uniform": ["0ms", latency]}},
-        streams={
-            "s": {
-                "topic": "t/{id}",
-                "every": "10ms",
-                "payload": "10B",
-                "requirement": {"deadline": "10ms", "reliability": "30%"},
-            }
-        },
-        count=3,
-        duration="3s",
-        warmup="1s",
-        replications=2,
-    )
+    data = uniform_plant(latency, "30%", count=3)
     data["name"] = name
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

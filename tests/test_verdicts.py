@@ -13,7 +13,7 @@ import math
 
 import pytest
 import yaml
-from helpers import factory5g, plant
+from helpers import factory5g, uniform_plant
 
 from sim.engine import run_scenario
 from sim.metrics.verdicts import binomial_interval, judge, overall
@@ -109,22 +109,7 @@ def half_on_time(target: str, replications: int = 2) -> Scenario:
 
 
 def half_on_time_data(target: str, replications: int = 2) -> dict:
-    data = plant(
-        network={"kind": "parametric", "latency": {"uniform": ["0ms", "20ms"]}, "overhead": "0B"},
-        streams={
-            "s": {
-                "topic": "t/{id}",
-                "every": "10ms",
-                "payload": "10B",
-                "requirement": {"deadline": "10ms", "reliability": target},
-            }
-        },
-        count=5,
-        duration="11s",
-        warmup="1s",
-        replications=replications,
-    )
-    return data
+    return uniform_plant("20ms", target, count=5, duration="11s", replications=replications)
 
 
 def test_a_run_knows_its_verdicts() -> None:
