@@ -450,6 +450,9 @@ class Plant:
         for name, link in self.links.items():
             for way, share in link.usage(self.scenario.duration).items():
                 traffic.setdefault(name, {"up": [0.0] * 3, "down": [0.0] * 3})[way].append(share)
+            counted = link.counters()
+            if counted and name in traffic:
+                traffic[name]["link"] = counted  # type: ignore[assignment]
         return dict(sorted(traffic.items()))
 
     def records(self) -> list[ReplicationRow]:

@@ -117,6 +117,8 @@ def _networks(runs: list[Results]) -> str:
     for results in runs:
         for name, ways in sorted(results.networks.items()):
             for way, figures in ways.items():
+                if way == "link":
+                    continue
                 use = figures.get("radio_utilisation")
                 rows.append(
                     [

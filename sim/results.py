@@ -146,6 +146,7 @@ class Results:
             }
             for name, ways in sorted(self.networks.items())
             for way, figures in ways.items()
+            if way != "link"
         ]
 
     def networks_dataframe(self) -> Any:

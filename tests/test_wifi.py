@@ -183,6 +183,9 @@ def test_a_full_access_point_drops_counts_and_stays_bounded() -> None:
     row = result.streams[0]
     assert row.dropped == 0
     assert row.published == row.delivered + row.in_flight
+    link = result.networks["wlan"]["link"]  # the counts reach summary.json
+    assert link["queue_drops_per_s"] > 0 and link["resent_per_s"] > 0
+    assert link["longest_queue"] <= 100 + 1
     plant = Plant(scenario)
     plant.run()
     stats = plant.links["wlan"].stats

@@ -163,13 +163,25 @@ def network_traffic(
     replications: list[dict[str, dict[str, list[float]]]], duration: float
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per network and direction, the MQTT traffic per second of simulated time (warm-up
-    included), averaged over the replications: PUBLISH packets, control packets, MQTT bit/s; and
-    for a radio the share of its PRB x symbols that carried transmissions."""
+    included), averaged over the replications: PUBLISH packets, control packets, MQTT bit/s; for a
+    radio the share of its PRB x symbols that carried transmissions; and under ``link`` what a
+    medium that counts it did (Wi-Fi: transmissions, collisions, drops, resends per second, the
+    longest queue)."""
     networks: dict[str, dict[str, dict[str, float]]] = {}
     count = len(replications)
     for traffic in replications:
         for network, ways in traffic.items():
             for way, sent in ways.items():
+                if way == "link":  # the medium's own counts (Wi-Fi), per second
+                    link = networks.setdefault(network, {}).setdefault("link", {})
+                    for name, value in sent.items():  # type: ignore[attr-defined]
+                        if name == "longest_queue":
+                            link[name] = max(link.get(name, 0.0), float(value))
+                        else:
+                            link[f"{name}_per_s"] = (
+                                link.get(f"{name}_per_s", 0.0) + value / duration / count
+                            )
+                    continue
                 publish, control, size = sent[:3]
                 figures = networks.setdefault(network, {}).setdefault(
                     way, {"publish_per_s": 0.0, "control_per_s": 0.0, "mqtt_bit_s": 0.0}

@@ -168,6 +168,12 @@ class Link(ABC):
         """Packets the model holds outside SimPy events (none unless the model says otherwise)."""
         return []
 
+    def counters(self) -> dict[str, float]:
+        """What the medium did over the run, for a model that counts it (Wi-Fi: frames sent,
+        collisions, frames the MAC gave up on or a queue refused, segments sent again, the
+        longest queue); empty otherwise."""
+        return {}
+
     def usage(self, duration: float) -> dict[str, float]:
         """Per direction, the share of the medium's capacity over ``duration`` that carried
         transmissions, for a model that knows it (a radio); empty otherwise."""

@@ -289,6 +289,18 @@ class WifiLink(Link):
 
         return ordered_entry(self.env, offer, feeders)
 
+    def counters(self) -> dict[str, float]:
+        stats = self.stats
+        return {
+            "transmissions": stats.attempts,
+            "collisions": stats.collisions,
+            "errors": stats.errors,
+            "mac_drops": stats.drops,
+            "queue_drops": stats.queue_drops,
+            "resent": stats.resent,
+            "longest_queue": stats.longest_queue,
+        }
+
     def held(self) -> list[Packet]:
         """Messages not yet complete (on the air, in a queue, at a sender waiting for the access
         point, lost and waiting to be sent again), or complete but waiting for an earlier one."""
