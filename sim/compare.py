@@ -15,7 +15,7 @@ from scipy import stats
 
 from sim.metrics.figures import MEASURED
 from sim.outputs import json_text
-from sim.results import Results, StreamResult
+from sim.results import Results, StreamResult, read_written
 
 # compared by their relative change; deadline_miss_ratio by its difference
 CHANGED = (*(f"latency_{s}_s" for s in ("mean", "p50", "p95", "p99", "max")), "throughput_msg_s")
@@ -207,13 +207,4 @@ class Comparison:
 
 def load_comparison(path: str | Path) -> Comparison:
     """What ``factory5g compare`` wrote: ``comparison.json`` in the folder ``path`` (or that file)."""
-    import json
-
-    file = Path(path)
-    if file.is_dir():
-        file = file / "comparison.json"
-    if not file.is_file():
-        raise FileNotFoundError(
-            f"{file}: no comparison.json here (write one with factory5g compare --out)"
-        )
-    return Comparison.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    return Comparison.from_dict(read_written(path, "comparison.json", "compare"))

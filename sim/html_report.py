@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sim.compare import Comparison, load_comparison, significance
-from sim.metrics.figures import milliseconds, percent
+from sim.metrics.figures import milliseconds
+from sim.report import comparison_notes, network_cells, target_text, verdict_notes
 from sim.results import Results, load_results
-from sim.scenario.units import format_rate
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -50,12 +50,6 @@ def _table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _value(target: str, value: float | None) -> str:
-    if value is None:
-        return "-"
-    return format_rate(value) if target == "min_throughput" else percent(value)
-
-
 def _verdicts(runs: list[Results]) -> str:
     rows = []
     for results in runs:
@@ -63,15 +57,17 @@ def _verdicts(runs: list[Results]) -> str:
             for v in row.verdicts:
                 ci = v["ci95"]
                 interval = (
-                    f"[{_value(v['target'], ci[0])}, {_value(v['target'], ci[1])}]" if ci else "-"
+                    f"[{target_text(v['target'], ci[0])}, {target_text(v['target'], ci[1])}]"
+                    if ci
+                    else "-"
                 )
                 rows.append(
                     [
                         _e(results.scenario),
                         _e(f"{row.machine}/{row.stream} -> {row.subscriber}"),
                         _e(v["target"]),
-                        _e(_value(v["target"], v["required"])),
-                        _e(_value(v["target"], v["estimate"])),
+                        _e(target_text(v["target"], v["required"])),
+                        _e(target_text(v["target"], v["estimate"])),
                         _e(interval),
                         f'<span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span>',
                         _e(v["reason"] or ""),
@@ -113,23 +109,7 @@ def _changes(comparison: Comparison) -> str:
 
 
 def _networks(runs: list[Results]) -> str:
-    rows = []
-    for results in runs:
-        for name, ways in sorted(results.networks.items()):
-            for way, figures in ways.items():
-                if way == "link":
-                    continue
-                use = figures.get("radio_utilisation")
-                rows.append(
-                    [
-                        _e(results.scenario),
-                        _e(name),
-                        _e(way),
-                        _e(f"{figures['publish_per_s']:.1f}"),
-                        _e(format_rate(figures["mqtt_bit_s"])),
-                        _e(percent(use) if use is not None else "-"),
-                    ]
-                )
+    rows = [[_e(cell) for cell in cells] for cells in network_cells(runs)]
     return _table(["scenario", "network", "way", "PUBLISH/s", "MQTT", "radio used"], rows, left=3)
 
 
@@ -208,7 +188,6 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 def report_html(folder: Path) -> str:
     """The report of the results in ``folder`` (a comparison, or one run)."""
     from sim import __version__
-    from sim.report import comparison_notes, verdict_notes
 
     if (folder / "comparison.json").is_file():
         comparison: Comparison | None = load_comparison(folder)

@@ -28,24 +28,10 @@ def latency_cdf(
     ``subscriber`` keeps only that subscriber's rows. Deadlines are drawn as dotted vertical lines.
     Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib import ticker
 
-    keys: list[tuple[str, str, str]] = []
-    for result in results:
-        for row in result.streams:
-            if row.key not in keys and (subscriber is None or row.subscriber == subscriber):
-                keys.append(row.key)
-    columns = min(3, max(1, len(keys)))
-    lines = max(1, math.ceil(len(keys) / columns))
-    if axes is None:
-        fig, grid = plt.subplots(
-            lines, columns, figsize=(4.2 * columns, 3.2 * lines), squeeze=False
-        )
-        panels = list(grid.flat)
-    else:
-        panels = list(np.atleast_1d(axes).flat)
-        fig = panels[0].figure
+    keys = _keys(results, subscriber)
+    fig, panels = _panels(len(keys), axes)
     for panel, key in zip(panels, keys, strict=False):
         for result in results:
             samples = result.samples.get(key)
@@ -83,6 +69,21 @@ def _keys(results: list[Results], subscriber: str | None) -> list[tuple[str, str
     return keys
 
 
+def _panels(count: int, axes: Any, legend_room: float = 0.0) -> tuple[Any, list[Any]]:
+    """A figure with ``count`` panels, three to a line (or the caller's ``axes``)."""
+    import matplotlib.pyplot as plt
+
+    if axes is not None:
+        panels = list(np.atleast_1d(axes).flat)
+        return panels[0].figure, panels
+    columns = min(3, max(1, count))
+    lines = max(1, math.ceil(count / columns))
+    fig, grid = plt.subplots(
+        lines, columns, figsize=(4.2 * columns, 3.2 * lines + legend_room), squeeze=False
+    )
+    return fig, list(grid.flat)
+
+
 def ccdf(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Latencies in ms and the share of the sample later than each: ``1 - i/n`` at the i-th
     smallest, so the curve ends at ``1/n``, the finest share ``n`` messages resolve."""
@@ -96,20 +97,10 @@ def latency_ccdf(results: list[Results], subscriber: str | None = None, axes: An
     subscriber), one line per scenario; the deadline a dotted vertical line, the share of late
     messages the reliability target allows a dashed horizontal one; one legend for the figure and
     the runs' length x replications in the title. Returns the matplotlib Figure."""
-    import matplotlib.pyplot as plt
     from matplotlib import ticker
 
     keys = _keys(results, subscriber)
-    columns = min(3, max(1, len(keys)))
-    lines = max(1, math.ceil(len(keys) / columns))
-    if axes is None:
-        fig, grid = plt.subplots(
-            lines, columns, figsize=(4.2 * columns, 3.2 * lines + 0.6), squeeze=False
-        )
-        panels = list(grid.flat)
-    else:
-        panels = list(np.atleast_1d(axes).flat)
-        fig = panels[0].figure
+    fig, panels = _panels(len(keys), axes, legend_room=0.6)
     for panel, key in zip(panels, keys, strict=False):
         floor = 1.0
         for number, result in enumerate(results):

@@ -210,6 +210,14 @@ def network_table(runs: Sequence[Results], compact: bool = False) -> Table:
         table.add_column("PUBLISH/s", justify="right")
     table.add_column("MQTT", justify="right")
     table.add_column("radio used", justify="right")
+    for cells in network_cells(runs, compact):
+        table.add_row(*cells)
+    return table
+
+
+def network_cells(runs: Sequence[Results], compact: bool = False) -> list[list[str]]:
+    """The networks' lines as table cells: scenario, network, way, (PUBLISH/s,) MQTT, radio used."""
+    lines = []
     for results in runs:
         for r in results.network_records():
             use = r["radio_utilisation"]
@@ -217,8 +225,8 @@ def network_table(runs: Sequence[Results], compact: bool = False) -> Table:
             if not compact:
                 cells.append(f"{r['publish_per_s']:.1f}")
             cells += [format_rate(r["mqtt_bit_s"]), percent(use) if use is not None else "-"]
-            table.add_row(*cells)
-    return table
+            lines.append(cells)
+    return lines
 
 
 def _coloured(change: float, significant: bool | None) -> str:
@@ -327,7 +335,7 @@ def verdict_notes(results: Results) -> list[str]:
                 continue
             ci = v["ci95"]
             interval = (
-                f" [{_target_text(v['target'], ci[0])}, {_target_text(v['target'], ci[1])}]"
+                f" [{target_text(v['target'], ci[0])}, {target_text(v['target'], ci[1])}]"
                 if ci
                 else ""
             )
@@ -337,8 +345,8 @@ def verdict_notes(results: Results) -> list[str]:
                 needed = needed[:-1] + f", about {_duration(v['needed_s'])} of simulated time)"
             lines.append(
                 f"{word}: {row.machine}/{row.stream} -> {row.subscriber} ({results.scenario}): "
-                f"{v['target']} {_target_text(v['target'], v['estimate'])}{interval}, required "
-                f"{_target_text(v['target'], v['required'])}{needed}"
+                f"{v['target']} {target_text(v['target'], v['estimate'])}{interval}, required "
+                f"{target_text(v['target'], v['required'])}{needed}"
             )
     return lines
 
@@ -351,7 +359,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
-def _target_text(target: str, value: float | None) -> str:
+def target_text(target: str, value: float | None) -> str:
+    """A requirement target's value as tables and the report show it."""
     if value is None:
         return "-"
     return format_rate(value) if target == "min_throughput" else percent(value)

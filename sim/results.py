@@ -199,15 +199,22 @@ class Results:
         return [summary, table]
 
 
-def load_results(path: str | Path) -> Results:
-    """What ``factory5g run`` wrote: ``summary.json`` in the folder ``path`` (or that file)."""
+def read_written(path: str | Path, name: str, command: str) -> dict[str, Any]:
+    """The JSON file ``name`` that ``factory5g command --out`` wrote, in the folder ``path`` (or
+    ``path`` itself)."""
     import json
 
     file = Path(path)
     if file.is_dir():
-        file = file / "summary.json"
+        file = file / name
     if not file.is_file():
         raise FileNotFoundError(
-            f"{file}: no summary.json here (write one with factory5g run --out)"
+            f"{file}: no {name} here (write one with factory5g {command} --out)"
         )
-    return Results.from_dict(json.loads(file.read_text(encoding="utf-8")))
+    data: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+    return data
+
+
+def load_results(path: str | Path) -> Results:
+    """What ``factory5g run`` wrote: ``summary.json`` in the folder ``path`` (or that file)."""
+    return Results.from_dict(read_written(path, "summary.json", "run"))

@@ -30,10 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sim.metrics.collector import Row
-from sim.metrics.verdicts import judge, overall
+from sim.metrics.verdicts import judge, overall, replication_interval
 from sim.metrics.warmup import warmup_warnings
 from sim.results import Results, StreamResult
 from sim.scenario.schema import Scenario
@@ -218,13 +217,10 @@ def _per_replication(records: list[ReplicationRow]) -> dict[str, list[float]]:
 
 
 def _confidence(values: list[float]) -> list[float] | None:
-    """95 % confidence interval of the mean of ``values`` (Student's t), or None below two values."""
-    data = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
-    if data.size < 2:
-        return None
-    half = stats.t.ppf(0.975, data.size - 1) * data.std(ddof=1) / np.sqrt(data.size)
-    centre = data.mean()
-    return [float(centre - half), float(centre + half)]
+    """95 % confidence interval of the mean of per-replication ``values`` (Student's t), or None
+    below two values."""
+    interval = replication_interval(values)
+    return None if interval is None else list(interval)
 
 
 def summarize(
@@ -251,6 +247,7 @@ def summarize(
         dropped = sum(r.dropped for r in records)
         availabilities = [r.availability for r in records if r.availability is not None]
         machine, stream, subscriber = key
+        spread = _per_replication(records)
         requirement = scenario.subscribers[subscriber].requirement_for(
             machine, stream, scenario.machines[machine].streams[stream].requirement
         )
@@ -293,18 +290,7 @@ def summarize(
                 resumed=sum(r.resumed for r in records),
                 duplicates=sum(r.duplicates for r in records),
                 retained=sum(r.retained for r in records),
-                ci95={
-                    "mean": _confidence(
-                        [float(r.latencies.mean()) for r in records if r.latencies.size]
-                    ),
-                    "p99": _confidence(
-                        [
-                            float(np.percentile(r.latencies, 99.0))
-                            for r in records
-                            if r.latencies.size
-                        ]
-                    ),
-                },
+                ci95={"mean": _confidence(spread["mean"]), "p99": _confidence(spread["p99"])},
                 replications=count,
                 requirement=(
                     requirement.model_dump(mode="json", exclude_none=True)
@@ -313,7 +299,7 @@ def summarize(
                 ),
                 verdicts=[v.to_dict() for v in verdicts],
                 verdict=overall(verdicts),
-                per_replication=_per_replication(records),
+                per_replication=spread,
             )
         )
         if keep_samples:

@@ -224,22 +224,14 @@ def judge(
                 )
             )
         else:
-            low, high = spread
-            verdict = (
-                "pass"
-                if low >= requirement.min_throughput
-                else "fail"
-                if high < requirement.min_throughput
-                else "inconclusive"
-            )
             verdicts.append(
                 Verdict(
                     "min_throughput",
                     requirement.min_throughput,
                     estimate,
-                    low,
-                    high,
-                    verdict,
+                    spread[0],
+                    spread[1],
+                    _side(requirement.min_throughput, spread, at_least=True),
                     estimate - requirement.min_throughput,
                 )
             )

@@ -676,6 +676,18 @@ class Nr5gNetwork(Strict):
     )
     outages: Outages = Field(default_factory=list, description="times the cell is down")
 
+    def uplink_for(self, slice_name: str | None) -> tuple[str, float, float]:
+        """``(uplink access, configured-grant period s, grant radio bytes)`` of a UE in slice
+        ``slice_name`` (None: in none): the slice's own, or the cell's."""
+        piece = self.slices.get(slice_name) if slice_name else None
+        if piece is None:
+            return self.uplink_access, self.cg_period, self.cg_size
+        return (
+            piece.uplink_access or self.uplink_access,
+            piece.cg_period or self.cg_period,
+            piece.cg_size or self.cg_size,
+        )
+
     @property
     def prb_count(self) -> int | None:
         """The carrier's PRBs: given, or from the 3GPP tables (TS 38.101, or TS 36.101 for LTE)."""
@@ -755,7 +767,7 @@ class Nr5gNetwork(Strict):
                 problem = cg_period_problem(piece.cg_period, self.numerology)
                 if problem:
                     raise ValueError(f"slices.{name}.cg_period: {problem}")
-            access = piece.uplink_access or self.uplink_access
+            access = self.uplink_for(name)[0]
             if access != "configured_grant" and (piece.cg_period or piece.cg_size):
                 raise ValueError(
                     f"slices.{name}: cg_period and cg_size belong to a configured grant, and the "
@@ -1101,14 +1113,12 @@ def configured_grants(scenario: Scenario, name: str) -> list[tuple[float, float,
     """
     cell = scenario.networks[name]
     assert isinstance(cell, Nr5gNetwork)
-    slice_of = {m: piece for piece in cell.slices.values() for m in piece.machines}
+    slice_of = {m: name for name, piece in cell.slices.items() for m in piece.machines}
     grants: list[tuple[float, float, int]] = []
 
-    def add(count: int, piece: Slice | None) -> None:
-        access = (piece.uplink_access if piece else None) or cell.uplink_access
+    def add(count: int, slice_name: str | None) -> None:
+        access, period, size = cell.uplink_for(slice_name)
         if access == "configured_grant" and count:
-            period = (piece.cg_period if piece else None) or cell.cg_period
-            size = (piece.cg_size if piece else None) or cell.cg_size
             grants.append((period, size, count))
 
     for machine_name, machine in scenario.machines.items():

@@ -255,12 +255,11 @@ def configured_grant_load(
     ``config``: ``(PRBs held, UEs there, PRBs per UE of the largest grant)``; None without grants.
     """
     grid = Grid(config)
-    per_prb = uplink_bytes_per_prb_symbol(config) * grid.cg_length
     plan = ConfiguredGrants(grid.ul, grid.cg_length)
     largest = 0
     for period, size, count in grants:
         symbols = round(period / grid.symbol)
-        prbs = math.ceil(size / per_prb - 1e-9)
+        prbs = grant_prbs(config, grid, size)
         largest = max(largest, prbs)
         for phase in range(count):
             plan.add(symbols, phase, prbs)
@@ -280,6 +279,11 @@ def configured_grant_load(
                     there += sum(1 for phase, _ in members if phase % len(occasions) == position)
             worst = (held, there, largest)
     return worst
+
+
+def grant_prbs(config: Nr5gNetwork, grid: Grid, size: float) -> int:
+    """PRBs a configured grant of ``size`` radio bytes holds in each of its occasions."""
+    return math.ceil(size / (uplink_bytes_per_prb_symbol(config) * grid.cg_length) - 1e-9)
 
 
 def uplink_bytes_per_prb_symbol(config: Nr5gNetwork) -> float:
@@ -432,18 +436,13 @@ class Nr5gLink(Link):
 
     def _uplink_access(self, ue: Ue, machine: str, client: str) -> None:
         """The UE's uplink access from its slice or the cell; a configured grant is held from now."""
-        config = self.config
-        piece = config.slices.get(ue.slice) if ue.slice else None
-        ue.access = (piece.uplink_access if piece else None) or config.uplink_access
+        ue.access, period, size = self.config.uplink_for(ue.slice)
         if ue.access != "configured_grant":
             return
-        period = (piece.cg_period if piece else None) or config.cg_period
-        size = (piece.cg_size if piece else None) or config.cg_size
         ue.cg_period = round(period / self.grid.symbol)
         index = client[len(machine) + 1 : -1] if client != machine else ""
         ue.cg_phase = int(index) if index.isdigit() else 0
-        per_prb = self.per_prb_symbol["up"] * self.grid.cg_length
-        ue.cg_prbs = math.ceil(size / per_prb - 1e-9)
+        ue.cg_prbs = grant_prbs(self.config, self.grid, size)
         self.grants.add(ue.cg_period, ue.cg_phase, ue.cg_prbs)
 
     def usage(self, duration: float) -> dict[str, float]:
