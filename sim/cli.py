@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     return load(path, overrides)
 
 
+COMMAND_LINE_FILE = "factory5g"  # what a problem with an option names instead of a file
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -173,20 +175,37 @@ def _printer(args: argparse.Namespace) -> Any:
     return Printer(format=args.format, wide=args.wide, quiet=args.quiet)
 
 
+@contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Any]:
+    """Where the command's replications run: here, or on Dask (``--workers``, ``--scheduler``)."""
+    from sim.studies.executor import ClusterError, executor
+
+    try:
+        chosen = executor(args.workers, args.scheduler)
+    except ClusterError as error:
+        raise OutputError(f"--scheduler: {error}") from None
+    try:
+        yield chosen
+    finally:
+        chosen.close()
+
+
 def _run(args: argparse.Namespace) -> int:
     ((scenario, source),) = loaded = _load_all([args.file], _overrides(args))
     _within_budget(loaded, args)
     from sim.report import run_command
 
     out = prepare(Path(args.out) if args.out else inside(Path("results"), scenario.name))
-    return run_command(
-        scenario=scenario,
-        source=source,
-        out=out,
-        printer=_printer(args),
-        samples=args.samples,
-        report=args.report,
-    )
+    with _executor(args) as executor:
+        return run_command(
+            scenario=scenario,
+            source=source,
+            out=out,
+            printer=_printer(args),
+            samples=args.samples,
+            report=args.report,
+            executor=executor,
+        )
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -203,13 +222,49 @@ def _compare(args: argparse.Namespace) -> int:
 
     default = inside(Path("results"), f"compare-{scenarios[0][0].name}")
     out = prepare(Path(args.out) if args.out else default)
-    return compare_command(
-        scenarios=scenarios,
-        out=out,
-        printer=_printer(args),
-        samples=args.samples,
-        report=args.report,
-    )
+    with _executor(args) as executor:
+        return compare_command(
+            scenarios=scenarios,
+            out=out,
+            printer=_printer(args),
+            samples=args.samples,
+            report=args.report,
+            executor=executor,
+        )
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.scenario.errors import ScenarioError as _Error
+    from sim.studies.sweep import plan
+
+    vary = None
+    if args.vary:
+        vary = {}
+        for text in args.vary:
+            path, equals, values = text.partition("=")
+            if not equals or not path.strip() or not values.strip():
+                raise _Error(
+                    f"--vary {text!r}: write PATH=VALUES, like machines.robot.count=4..64x2 or "
+                    "networks.plant-5g.tdd_pattern=DDDSU,DSUUU",
+                    file=COMMAND_LINE_FILE,
+                )
+            vary[path.strip()] = values.strip()
+    sweep = plan(args.file, vary, True if args.zip else None, _overrides(args))
+    _within_budget([(point.scenario, Path(args.file)) for point in sweep.points[:1]], args)
+    from sim.study_commands import sweep_command
+
+    name = sweep.points[0].scenario.name if sweep.points else "sweep"
+    out = prepare(Path(args.out) if args.out else inside(Path("results"), f"sweep-{name}"))
+    with _executor(args) as executor:
+        return sweep_command(
+            sweep,
+            out,
+            _printer(args),
+            executor,
+            figure=args.plot,
+            report=args.report,
+            samples=args.samples,
+        )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -834,9 +889,37 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write report.html: one self-contained page with verdicts, changes, CCDFs",
     )
+    _executor_options(parser)
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     # SUPPRESS: a command's own default must not undo `factory5g --debug COMMAND`
     _debug_option(parser, argparse.SUPPRESS)
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of worker processes, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {count}")
+    return count
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="run the replications on a local Dask cluster of N worker processes (default 1: "
+        "in this process); the figures are the same for any N",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="URL",
+        help="submit the replications to an existing Dask cluster, e.g. tcp://host:8786 (its "
+        "workers need this factory5g version installed)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -895,6 +978,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(compare)
     compare.set_defaults(handler=_compare)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a scenario at every point of a grid of field values",
+        description="Run a scenario at every point of a grid (or, with --zip, a zip) of field "
+        "values: --vary PATH=VALUES names a field by its dotted path (machines.robot.count, "
+        "networks.plant-5g.tdd_pattern) and its values as a list (4,8,16; DDDSU,DSUUU; 1ms,2ms) "
+        "or a range (4..64x2 doubles, 10..100+10 adds; ends may carry units). Without --vary the "
+        "file's sweep: block is used. Every point is validated first; each replication's result "
+        "is kept in DIR/store, so running the same sweep again (after Ctrl-C, or with more "
+        "points) computes only what is missing. Writes sweep.csv, sweep.parquet (one row per "
+        "point x stream x subscriber), sweep.json, sweep.png and each point's results.",
+    )
+    sweep.add_argument("file", metavar="SCENARIO", help="scenario or study YAML file")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        metavar="PATH=VALUES",
+        help="a field and its values; repeat for more fields (a grid of all of them)",
+    )
+    sweep.add_argument(
+        "--zip", action="store_true", help="vary the fields together (equally many values each)"
+    )
+    sweep.add_argument(
+        "--plot",
+        default="latency_p99_s",
+        choices=(
+            "latency_p99_s",
+            "latency_mean_s",
+            "latency_p50_s",
+            "latency_max_s",
+            "deadline_miss_ratio",
+            "availability",
+            "loss_ratio",
+            "throughput_msg_s",
+            "throughput_bit_s",
+        ),
+        metavar="FIGURE",
+        help="the figure sweep.png draws against the first field (default latency_p99_s; also "
+        "latency_mean_s, deadline_miss_ratio, availability, loss_ratio, throughput_bit_s, ...)",
+    )
+    _run_options(sweep)
+    sweep.set_defaults(handler=_sweep)
 
     report = commands.add_parser(
         "report",

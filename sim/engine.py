@@ -484,9 +484,11 @@ def _deliver(packet: Packet, when: float) -> None:
         row.deliver(msg, when)
 
 
-def _replicate(
-    scenario: Scenario, replication: int, progress: Progress | None
+def replicate(
+    scenario: Scenario, replication: int, progress: Progress | None = None
 ) -> tuple[list[ReplicationRow], dict[str, dict[str, list[float]]]]:
+    """Build and run one replication: its per-row records (conservation checked) and what its
+    MQTT connections sent across each network (:meth:`Plant.traffic`)."""
     plant: Plant | None = None
     try:
         plant = Plant(scenario, replication)
@@ -506,7 +508,7 @@ def run_replication(
     scenario: Scenario, replication: int, progress: Progress | None = None
 ) -> list[ReplicationRow]:
     """Build and run one replication; the per-row records after the conservation check."""
-    records, _ = _replicate(scenario, replication, progress)
+    records, _ = replicate(scenario, replication, progress)
     return records
 
 
@@ -519,8 +521,7 @@ def run_scenario(
 
     ``progress(replication, fraction)`` is called as the run advances.
     """
-    per_replication: list[list[ReplicationRow]] = []
-    traffic: list[dict[str, dict[str, list[float]]]] = []
+    replications = []
     for replication in range(scenario.replications):
         callback: Any = None
         if progress is not None:
@@ -528,9 +529,17 @@ def run_scenario(
             def callback(fraction: float, _r: int = replication) -> None:
                 progress(_r, fraction)
 
-        records, sent = _replicate(scenario, replication, callback)
-        per_replication.append(records)
-        traffic.append(sent)
-    results = summarize(scenario, per_replication, keep_samples=keep_samples)
-    results.networks = network_traffic(traffic, scenario.duration)
+        replications.append(replicate(scenario, replication, callback))
+    return merge_replications(scenario, replications, keep_samples)
+
+
+def merge_replications(
+    scenario: Scenario,
+    replications: list[tuple[list[ReplicationRow], dict[str, dict[str, list[float]]]]],
+    keep_samples: bool = True,
+) -> Results:
+    """The results of ``scenario`` from what its replications gave (:func:`replicate`), in
+    replication order: wherever and whenever each ran, the same figures."""
+    results = summarize(scenario, [records for records, _ in replications], keep_samples)
+    results.networks = network_traffic([traffic for _, traffic in replications], scenario.duration)
     return results

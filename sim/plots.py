@@ -213,3 +213,138 @@ def save_latency_cdf(results: list[Results], path: Path, subscriber: str | None 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+# ------------------------------------------------------------------------------------ sweeps
+
+# A figure of the tidy sweep table: its 95 % interval columns, its axis label and scale, and the
+# target column that marks the requirement on it.
+_SWEPT = {
+    "latency_mean_s": ("latency_mean_ci95_low_s", "latency_mean_ci95_high_s", "mean latency (ms)"),
+    "latency_p99_s": ("latency_p99_ci95_low_s", "latency_p99_ci95_high_s", "p99 latency (ms)"),
+}
+_TARGET_OF = {
+    "deadline_miss_ratio": ("required_reliability", lambda v: 1.0 - v, "late share allowed"),
+    "availability": ("required_availability", lambda v: v, "availability required"),
+    "loss_ratio": ("required_max_loss", lambda v: v, "loss allowed"),
+    "throughput_bit_s": ("required_min_throughput", lambda v: v, "throughput required"),
+}
+
+
+def _positions(values: list[Any]) -> tuple[np.ndarray, list[str] | None]:
+    """Where swept values go on the x axis: numbers as they are, quantities in SI units (``10ms``
+    at 0.01), anything else (``DDDSU``) evenly spaced with its text as the tick label."""
+    from sim.scenario import units
+
+    parsers = (
+        units.parse_time,
+        units.parse_size,
+        units.parse_rate,
+        units.parse_frequency,
+        units.parse_fraction,
+    )
+    numbers: list[float] = []
+    for value in values:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers.append(float(value))
+            continue
+        for parse in parsers:
+            try:
+                numbers.append(parse(value))
+                break
+            except (units.UnitError, TypeError, ValueError):
+                continue
+        else:
+            return np.arange(len(values), dtype=float), [str(v) for v in values]
+    return np.asarray(numbers), None
+
+
+def sweep_plot(
+    frame: Any,
+    figure: str = "latency_p99_s",
+    x: str | None = None,
+    by: str | None = None,
+    rows: list[tuple[str, str, str]] | None = None,
+    axes: Any = None,
+) -> Any:
+    """A figure of a sweep's tidy table (:func:`sim.sweep`) against the swept field ``x`` (the
+    first by default), one panel per (machine class, stream, subscriber), one line per value of
+    ``by`` (the second swept field, if any), with the 95 % interval of the replications as a band
+    where the table has one (mean and p99 latency) and the requirement marked: the deadline on a
+    latency, the allowed late share on the deadline miss ratio, the availability, loss or
+    throughput required. Returns the matplotlib Figure."""
+    parameters = list(frame.columns[: list(frame.columns).index("point")])
+    if not parameters:
+        raise ValueError("the table has no swept fields (is it a sweep's table?)")
+    x = x or parameters[0]
+    if by is None and len(parameters) > 1:
+        by = next(p for p in parameters if p != x)
+    keys = rows or list(
+        dict.fromkeys(zip(frame.machine, frame.stream, frame.subscriber, strict=True))
+    )
+    fig, panels = _panels(len(keys), axes, legend_room=0.5)
+    latency = figure.startswith("latency_")
+    scale = 1e3 if latency else 1.0
+    groups = list(dict.fromkeys(frame[by])) if by else [None]
+    for panel, key in zip(panels, keys, strict=False):
+        mine = frame[
+            (frame.machine == key[0]) & (frame.stream == key[1]) & (frame.subscriber == key[2])
+        ]
+        ticks: list[str] | None = None
+        for number, group in enumerate(groups):
+            part = mine if group is None else mine[mine[by] == group]
+            if part.empty:
+                continue
+            positions, ticks = _positions(list(part[x]))
+            order = np.argsort(positions, kind="stable")
+            xs = positions[order]
+            ys = part[figure].to_numpy(dtype=float)[order] * scale
+            label = f"{by}={group}" if group is not None else key[0]
+            panel.plot(xs, ys, marker="o", color=f"C{number}", label=label, linewidth=1.4)
+            if figure in _SWEPT:
+                low, high, _ = _SWEPT[figure]
+                lows = part[low].to_numpy(dtype=float)[order] * scale
+                highs = part[high].to_numpy(dtype=float)[order] * scale
+                panel.fill_between(xs, lows, highs, color=f"C{number}", alpha=0.2, linewidth=0)
+        if latency:
+            deadlines = mine["deadline_s"].dropna().unique()
+            if deadlines.size:
+                panel.axhline(
+                    deadlines[0] * 1e3, color="firebrick", linestyle="--", label="deadline"
+                )
+        elif figure in _TARGET_OF:
+            column, mark, text = _TARGET_OF[figure]
+            targets = mine[column].dropna().unique() if column in mine else []
+            if len(targets):
+                panel.axhline(mark(targets[0]), color="firebrick", linestyle="--", label=text)
+        if ticks is not None:
+            panel.set_xticks(np.arange(len(ticks)), ticks)
+        panel.set_title(f"{key[0]}/{key[1]} -> {key[2]}", fontsize=9)
+        panel.set_xlabel(x)
+        panel.set_ylabel(_SWEPT[figure][2] if figure in _SWEPT else figure)
+        panel.grid(True, alpha=0.3)
+    for panel in panels[len(keys) :]:
+        panel.set_visible(False)
+    handles: dict[str, Any] = {}
+    for panel in panels[: len(keys)]:
+        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=8)
+    fig.suptitle(f"{figure} against {x} (bands: 95 % intervals of the replications)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return fig
+
+
+def save_sweep_plot(frame: Any, path: Path, figure: str = "latency_p99_s") -> Path:
+    """Write :func:`sweep_plot` as a PNG (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = sweep_plot(frame, figure)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

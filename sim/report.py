@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -39,9 +40,12 @@ from sim.engine import run_scenario
 from sim.metrics.figures import BY_COLUMN, Figure, header, percent, record, table_figures
 from sim.outputs import Format, csv_text, inside, json_text
 from sim.plots import save_latency_cdf
-from sim.results import Results
+from sim.results import Results, write_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.units import format_rate, format_time
+
+if TYPE_CHECKING:
+    from sim.studies.executor import Executor
 
 COMPARED_WIDE = (
     "latency_p50_s",
@@ -145,6 +149,35 @@ def _progress(printer: Printer, scenario: Scenario) -> Iterator[Callable[[int, f
         ) from None
 
 
+@contextmanager
+def task_progress(printer: Printer, title: str) -> Iterator[Callable[[int, int, float], None]]:
+    """A progress bar on stderr over a study's tasks (replications of scenarios), with the time
+    left; ``advance(finished, total, fraction of the running task)``."""
+    if printer.quiet:
+        yield lambda finished, total, fraction: None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[tasks]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=printer.err, transient=True) as bar:
+        task = bar.add_task(title, total=None, tasks="")
+
+        def advance(finished: int, total: int, fraction: float) -> None:
+            bar.update(
+                task,
+                total=max(total, 1),
+                completed=min(finished + fraction, total),
+                tasks=f"{finished}/{total} tasks",
+            )
+
+        yield advance
+
+
 def run_with_progress(scenario: Scenario, printer: Printer) -> tuple[Results, float]:
     """Run a scenario with a progress bar on stderr; the results and the wall time in seconds."""
     with _progress(printer, scenario) as advance:
@@ -152,6 +185,32 @@ def run_with_progress(scenario: Scenario, printer: Printer) -> tuple[Results, fl
         results = run_scenario(scenario, progress=advance)
         wall = time.perf_counter() - start
     return results, wall
+
+
+def run_all(
+    scenarios: Sequence[tuple[Scenario, Path]], printer: Printer, executor: Executor | None = None
+) -> tuple[list[Results], float]:
+    """Run each scenario with all its replications: one after another in this process with a
+    bar per scenario, or, on a Dask executor, every replication of every scenario at once with a
+    bar over the tasks. The results, and the wall time in seconds."""
+    start = time.perf_counter()
+    if executor is None or executor.workers <= 1:
+        runs = []
+        for scenario, source in scenarios:
+            if len(scenarios) > 1:
+                printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
+            results, wall = run_with_progress(scenario, printer)
+            if len(scenarios) > 1:
+                printer.note(f"  done in {wall:.2f} s")
+            runs.append(results)
+        return runs, time.perf_counter() - start
+    from sim.studies.runner import Job, Runner
+
+    printer.note(f"running {len(scenarios)} scenario(s) on {executor.describe()}")
+    with task_progress(printer, ", ".join(s.name for s, _ in scenarios)) as advance:
+        runner = Runner(executor, progress=advance, keep_samples=True)
+        runs = runner.run([Job(scenario, scenario.name) for scenario, _ in scenarios])
+    return runs, time.perf_counter() - start
 
 
 def _published_messages(results: Results) -> int:
@@ -422,13 +481,6 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
 # --------------------------------------------------------------------------------- commands
 
 
-def _write_config(scenario: Scenario, folder: Path) -> Path:
-    """The resolved scenario (every default filled in) as ``scenario.json``, for the report."""
-    path = folder / "scenario.json"
-    path.write_text(json_text(scenario.model_dump(mode="json", by_alias=True)), encoding="utf-8")
-    return path
-
-
 def run_command(
     scenario: Scenario,
     source: Path,
@@ -436,6 +488,7 @@ def run_command(
     printer: Printer,
     samples: bool = False,
     report: bool = False,
+    executor: Executor | None = None,
 ) -> int:
     """``factory5g run``: run, print the rows, write ``summary.json`` and ``streams.csv`` (and
     with ``samples`` every delivered copy as ``samples.parquet``)."""
@@ -444,9 +497,9 @@ def run_command(
         f"  {format_time(scenario.duration)} simulated ({format_time(scenario.warmup)} warm-up), "
         f"{scenario.replications} replication(s), seed {scenario.seed}"
     )
-    results, wall = run_with_progress(scenario, printer)
+    [results], wall = run_all([(scenario, source)], printer, executor)
     written = results.write(out)
-    _write_config(scenario, out)
+    write_scenario(scenario, out)
     if samples:
         written.append(results.write_samples(out / "samples.parquet"))
     if report:
@@ -470,19 +523,16 @@ def compare_command(
     printer: Printer,
     samples: bool = False,
     report: bool = False,
+    executor: Executor | None = None,
 ) -> int:
     """``factory5g compare``: run a baseline and its upgrades, print and write the comparison
     (with ``samples``, each scenario's ``samples.parquet`` in its folder)."""
-    runs: list[Results] = []
-    for scenario, source in scenarios:
-        printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
-        results, wall = run_with_progress(scenario, printer)
+    runs, _ = run_all(scenarios, printer, executor)
+    for (scenario, _source), results in zip(scenarios, runs, strict=True):
         results.write(inside(out, scenario.name))
-        _write_config(scenario, inside(out, scenario.name))
+        write_scenario(scenario, inside(out, scenario.name))
         if samples:
             results.write_samples(inside(out, scenario.name) / "samples.parquet")
-        printer.note(f"  done in {wall:.2f} s")
-        runs.append(results)
     comparison = Comparison(runs[0], runs[1:])
     path = comparison.write(out)
     plot = save_latency_cdf(runs, out / "latency.png")

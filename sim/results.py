@@ -199,6 +199,14 @@ class Results:
         return [summary, table]
 
 
+def write_scenario(scenario: Any, folder: Path) -> Path:
+    """The resolved scenario (every default filled in) as ``scenario.json`` in ``folder``, beside
+    its results, for the report and for diffs between runs."""
+    path = folder / "scenario.json"
+    path.write_text(json_text(scenario.model_dump(mode="json", by_alias=True)), encoding="utf-8")
+    return path
+
+
 def read_written(path: str | Path, name: str, command: str) -> dict[str, Any]:
     """The JSON file ``name`` that ``factory5g command --out`` wrote, in the folder ``path`` (or
     ``path`` itself)."""

@@ -41,6 +41,7 @@ from pydantic.fields import FieldInfo
 from sim.scenario import laws
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.files import not_a_regular_file, read_bytes, shown
+from sim.scenario.paths import PathError, assign, locate, nested
 from sim.scenario.schema import (
     NAME_RULE,
     NETWORK_KINDS,
@@ -52,18 +53,9 @@ from sim.scenario.schema import (
 from sim.scenario.units import Quantity
 
 COMMAND_LINE = "the command line"
+SWEPT = "swept: "  # the source of a value a sweep point set (load_scenario's ``point``)
 
 # --------------------------------------------------------------------------------------- reading
-
-
-class _Digits(str):
-    """A written number too long to be one a scenario needs (validation refuses it by field)."""
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key: object, line: int, first_line: int) -> None:
-        super().__init__(f"duplicate key {key!r}")
-        self.key, self.line, self.first_line = key, line, first_line
 
 
 # libyaml's parser when PyYAML was built with it: the same documents, several times faster.
@@ -376,12 +368,27 @@ def load_raw(path: str | Path) -> dict[Any, Any]:
 # ----------------------------------------------------------------------------------- validation
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+def parse_value(text: str) -> Any:
+    """A value written on the command line, read as the same text in a scenario file would be
+    (YAML 1.2 scalars: ``4`` a number, ``true`` a boolean, ``10ms`` and ``DDDSU`` text; ``[a, b]``
+    a list)."""
+    try:
+        return yaml.load(text, Loader=_StrictSafeLoader)
+    except yaml.YAMLError:
+        return text
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    point: Mapping[str, Any] | None = None,
+) -> Scenario:
     """Read, merge and validate a scenario file; raise :class:`ScenarioError` on any problem.
 
     ``overrides`` (top-level keys such as ``seed``, ``replications``, ``duration``) apply on top of
     the merged file before validation; a value of ``None`` there means "not given". ``duration``
-    may be a string with a unit or a number of seconds.
+    may be a string with a unit or a number of seconds. ``point`` sets fields by their dotted
+    paths (:mod:`sim.scenario.paths`), as a sweep does; a problem with one of them says so.
     """
     path = Path(path)
     loaded = _load_chain(path)
@@ -392,6 +399,13 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     if given:
         data = merge(data, given)
         sources.insert(0, (COMMAND_LINE, given))
+    for field_path, value in (point or {}).items():
+        try:
+            keys = locate(data, field_path)
+        except PathError as error:
+            raise ScenarioError(str(error), file=top, path=field_path) from None
+        data = assign(data, keys, value)
+        sources.insert(0, (f"{SWEPT}{field_path}={_show(value)}", nested(keys, value)))
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
@@ -479,6 +493,8 @@ def _origin(where: list[Any], top: str, sources: list[tuple[str, Mapping[Any, An
     source = _source(where, sources)
     if source is None or source == top:
         return ""
+    if source.startswith(SWEPT):
+        return f" ({source})"
     return " (given on the command line)" if source == COMMAND_LINE else f" (set in {source})"
 
 

@@ -46,6 +46,7 @@ from pydantic import (
 from sim.scenario.laws import Law, law_type
 from sim.scenario.profiles import LTE_PROFILES, PROFILES, WIFI_PROFILES, prbs_for
 from sim.scenario.requirements import PRESETS as REQUIREMENT_PRESETS
+from sim.scenario.sweeps import Sweep
 from sim.scenario.units import FRACTION, FREQUENCY, RATE, SIZE, TIME, anchored, format_time
 
 # A quantity field: read by the quantity's parser; the Quantity itself marks the field for the
@@ -988,6 +989,10 @@ class Scenario(Strict):
     machines: dict[Name, Machine] = Field(min_length=1)
     subscribers: dict[Name, Subscriber] = Field(default_factory=dict)
     tcp: Tcp = Field(default_factory=Tcp, description="TCP behaviour of every connection")
+    sweep: Sweep | None = Field(
+        default=None,
+        description="a study file's parameter sweep (factory5g sweep); run ignores it",
+    )
 
     @field_validator("warmup")
     @classmethod

@@ -1,0 +1,110 @@
+"""Running many scenarios' replications as tasks: look each up in the store, run what is missing on
+the executor, save each result as it arrives, and merge every scenario's replications in order.
+
+This is what ``run --workers``, ``compare --workers``, ``sweep`` and ``capacity`` share. The merge
+is the engine's own (:func:`sim.engine.merge_replications`), so a scenario's figures are the same
+bytes however its replications were computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sim.engine import merge_replications
+from sim.results import Results
+from sim.scenario.schema import Scenario
+from sim.studies.executor import Executor, InProcess, Task
+from sim.studies.store import Store, decode, task_key
+
+# (tasks finished, tasks to compute, fraction of the running one) as the tasks advance
+TaskProgress = Callable[[int, int, float], None]
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a study: how far it got and what was kept."""
+
+
+@dataclass
+class Job:
+    """One scenario to run with all its replications; ``label`` names it in messages."""
+
+    scenario: Scenario
+    label: str
+
+
+@dataclass
+class Runner:
+    """Runs jobs' replications on ``executor``, keeping results in ``store`` when there is one."""
+
+    executor: Executor = field(default_factory=InProcess)
+    store: Store | None = None
+    progress: TaskProgress | None = None
+    keep_samples: bool = False
+    computed: int = 0  # tasks run, over the runner's life
+    reused: int = 0  # tasks found in the store
+
+    def run(self, jobs: Sequence[Job]) -> list[Results]:
+        """The results of each job, in the jobs' order."""
+        keys: list[list[str]] = []
+        tasks: dict[str, Task] = {}
+        found: dict[str, bytes] = {}
+        for job in jobs:
+            own = []
+            for replication in range(job.scenario.replications):
+                key = task_key(job.scenario, replication)
+                own.append(key)
+                if key in tasks or key in found:
+                    continue
+                stored = self.store.get(key) if self.store is not None else None
+                if stored is not None:
+                    found[key] = stored
+                    self.reused += 1
+                else:
+                    label = f"{job.label}, replication {replication + 1}"
+                    tasks[key] = Task(job.scenario, replication, key, label)
+            keys.append(own)
+        self._compute(list(tasks.values()), found)
+        return [
+            merge_replications(
+                job.scenario, [decode(found[key]) for key in own], keep_samples=self.keep_samples
+            )
+            for job, own in zip(jobs, keys, strict=True)
+        ]
+
+    def _compute(self, tasks: list[Task], found: dict[str, bytes]) -> None:
+        total = len(tasks)
+        finished = [0]
+
+        def fraction(share: float) -> None:
+            if self.progress is not None:
+                self.progress(finished[0], total, share)
+
+        def done(task: Task, data: bytes) -> None:
+            if self.store is not None:
+                self.store.put(task.key, data)
+            found[task.key] = data
+            finished[0] += 1
+            self.computed += 1
+            if self.progress is not None:
+                self.progress(finished[0], total, 0.0)
+
+        if self.progress is not None:
+            self.progress(0, total, 0.0)
+        try:
+            self.executor.run(tasks, done, fraction)
+        except KeyboardInterrupt:
+            left = total - finished[0]
+            if self.store is not None and finished[0]:
+                kept = (
+                    f"the {finished[0]} results are kept in {self.store.folder} and the same "
+                    f"command computes only the other {left}"
+                )
+            else:
+                kept = "nothing was kept"
+            raise StudyInterrupted(
+                f"interrupted after {finished[0]} of {total} tasks; {kept}"
+            ) from None
+
+
+__all__ = ["Job", "Runner", "StudyInterrupted", "TaskProgress"]

@@ -1,0 +1,163 @@
+"""The results store: each replication's result kept on disk under the hash of what determines it.
+
+A study (a sweep, a capacity search) is many tasks, one replication of one resolved scenario each.
+Each task's result is saved as soon as it is computed, under ``DIR/store/<2 hex>/<key>.npz``, where
+the key is the SHA-256 of everything that decides the result and nothing else:
+
+- the resolved scenario (every default filled in, :meth:`Scenario.model_dump`), without its name,
+  description, number of replications and sweep block: replication ``r`` is the same run whatever
+  the scenario is called and however many replications are asked for;
+- the content of every trace file it reads (its SHA-256, not its path);
+- the replication's number and the seed, from which every draw of the replication derives
+  (:func:`sim.models.draws.component_rng`);
+- the package version, since a model change changes results.
+
+So re-running a study, one interrupted half-way, or one asking for more replications, computes
+only what is missing (as ns-3's SEM ``run_missing_simulations``). A result is a NumPy ``.npz``
+file (no pickles: reading one runs no code) holding the replication's per-row records
+(:class:`sim.metrics.summary.ReplicationRow`) and its network traffic, exactly: merging stored
+replications gives the same bytes as running them in one go.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from dataclasses import fields
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import __version__
+from sim.metrics.summary import ReplicationRow
+from sim.scenario.schema import Scenario
+
+Traffic = dict[str, dict[str, Any]]
+Replication = tuple[list[ReplicationRow], Traffic]
+
+_ARRAYS = tuple(f.name for f in fields(ReplicationRow) if f.type in ("np.ndarray",))
+_SCALARS = tuple(f.name for f in fields(ReplicationRow) if f.name not in _ARRAYS)
+_NOT_DECIDING = {"name", "description", "replications", "sweep", "extends"}
+
+
+@cache
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _traces_by_content(data: Any) -> Any:
+    """``data`` with every trace law's file replaced by the SHA-256 of its content."""
+    if isinstance(data, list):
+        return [_traces_by_content(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if data.get("kind") == "trace" and isinstance(data.get("file"), str):
+        stat = os.stat(data["file"])
+        return {
+            **data,
+            "file": "sha256:" + _file_digest(data["file"], stat.st_size, stat.st_mtime_ns),
+        }
+    return {key: _traces_by_content(value) for key, value in data.items()}
+
+
+def task_key(scenario: Scenario, replication: int) -> str:
+    """The content hash under which replication ``replication`` of ``scenario`` is stored."""
+    deciding = scenario.model_dump(mode="json", by_alias=True, exclude=_NOT_DECIDING)
+    text = json.dumps(
+        {
+            "scenario": _traces_by_content(deciding),
+            "replication": replication,
+            "seed": scenario.seed,
+            "version": __version__,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ encoding
+
+
+def encode(records: list[ReplicationRow], traffic: Traffic) -> bytes:
+    """One replication's result as the bytes of an ``.npz`` file."""
+    arrays: dict[str, np.ndarray] = {}
+    scalars = []
+    for i, record in enumerate(records):
+        scalars.append({name: getattr(record, name) for name in _SCALARS})
+        for name in _ARRAYS:
+            arrays[f"{i}.{name}"] = np.asarray(getattr(record, name))
+    meta = json.dumps({"records": scalars, "traffic": traffic, "version": __version__})
+    arrays["meta"] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> Replication:
+    """:func:`encode`'s inverse."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        meta = json.loads(stored["meta"].tobytes().decode("utf-8"))
+        records = [
+            ReplicationRow(**scalars, **{name: stored[f"{i}.{name}"] for name in _ARRAYS})
+            for i, scalars in enumerate(meta["records"])
+        ]
+    return records, meta["traffic"]
+
+
+# --------------------------------------------------------------------------------------- store
+
+
+class Store:
+    """The results of tasks by key, in a folder (created when the first result is saved)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.npz"
+
+    def __contains__(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def get(self, key: str) -> bytes | None:
+        """The stored bytes of ``key``, or None (also for a file cut short by a crash)."""
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            decode(data)
+        except (ValueError, OSError, KeyError, EOFError):
+            return None  # written only part-way; computed again
+        return data
+
+    def put(self, key: str, data: bytes) -> Path:
+        """Save ``data`` under ``key``, atomically: a reader sees the whole file or none."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.folder.glob("*/*.npz")) if self.folder.is_dir() else 0
+
+
+__all__ = ["Store", "decode", "encode", "task_key"]

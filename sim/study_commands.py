@@ -1,0 +1,111 @@
+"""What ``factory5g sweep`` and ``factory5g capacity`` print and write.
+
+``sweep`` prints one line per point and row with the main figures and writes the tidy table
+(``sweep.csv``, ``sweep.parquet``), each point's results and ``sweep.png`` (:mod:`sim.studies.sweep`);
+``capacity`` prints each probe as it is decided and the limit found, and writes ``capacity.json``
+(:mod:`sim.studies.capacity`). Both keep every replication in ``DIR/store`` and say how many tasks
+they computed and how many they found there.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from sim.metrics.figures import BY_COLUMN
+from sim.outputs import csv_text, json_text
+from sim.report import COMPARED_COMPACT, COMPARED_WIDE, Printer, _table, markdown, task_progress
+from sim.studies.executor import Executor
+from sim.studies.runner import Runner
+from sim.studies.store import Store
+from sim.studies.sweep import Sweep
+
+
+def _tasks(count: int) -> str:
+    return f"{count} task{'s' if count != 1 else ''}"
+
+
+def _lines(sweep: Sweep, compact: bool) -> tuple[list[str], list[list[str]]]:
+    figures = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
+    headers = [*sweep.parameters, "machine/stream -> subscriber"]
+    headers += [figure.header or figure.column for figure in figures]
+    lines = []
+    for point in sweep.points:
+        if point.results is None:
+            continue
+        for row in point.results.streams:
+            label = f"{row.machine}/{row.stream} -> {row.subscriber}"
+            values = [str(point.values[p]) for p in sweep.parameters]
+            lines.append([*values, label, *(figure.text(row) for figure in figures)])
+    return headers, lines
+
+
+def sweep_table(sweep: Sweep, compact: bool = False) -> Table:
+    """The points and rows of a sweep with their main figures."""
+    table = _table(f"sweep of {sweep.source}", compact)
+    headers, lines = _lines(sweep, compact)
+    for i, name in enumerate(headers):
+        table.add_column(name, justify="left" if i <= len(sweep.parameters) else "right")
+    for line in lines:
+        table.add_row(*line)
+    return table
+
+
+def print_sweep(sweep: Sweep, printer: Printer) -> None:
+    if printer.format == "table":
+        printer.table(sweep_table(sweep), sweep_table(sweep, compact=True))
+    elif printer.format == "markdown":
+        headers, lines = _lines(sweep, compact=False)
+        printer.text(markdown(headers, lines, len(sweep.parameters) + 1))
+    elif printer.format == "json":
+        printer.text(json_text(sweep.records()))
+    else:
+        printer.text(csv_text(sweep.records(), sweep.columns))
+
+
+def sweep_command(
+    sweep: Sweep,
+    out: Path,
+    printer: Printer,
+    executor: Executor,
+    figure: str = "latency_p99_s",
+    report: bool = False,
+    samples: bool = False,
+) -> int:
+    """``factory5g sweep``: run the points missing from ``out/store``, print and write the table."""
+    from sim.plots import save_sweep_plot
+
+    replications = sum(point.scenario.replications for point in sweep.points)
+    printer.note(
+        f"[bold]sweep[/bold] of {sweep.source}: {len(sweep.points)} point(s) over "
+        f"{', '.join(sweep.parameters)} ({'zipped' if sweep.zipped else 'grid'}), "
+        f"{_tasks(replications)}, on {executor.describe()}"
+    )
+    store = Store(out / "store")
+    start = time.perf_counter()
+    with task_progress(printer, "sweep") as advance:
+        runner = Runner(executor, store, advance, keep_samples=samples)
+        sweep.run(runner)
+    wall = time.perf_counter() - start
+    written = sweep.write(out)
+    if samples:
+        for point in sweep.points:
+            if point.results is not None:
+                point.results.write_samples(out / "points" / point.folder / "samples.parquet")
+    written.append(save_sweep_plot(sweep.to_dataframe(), out / "sweep.png", figure))
+    if report:
+        from sim.html_report import write_report
+
+        written.append(write_report(out))
+    print_sweep(sweep, printer)
+    printer.note(
+        f"wrote {', '.join(str(p) for p in written)} and each point's results in {out}/points/\n"
+        f"computed {_tasks(runner.computed)} in {wall:.2f} s wall"
+        + (f", found {runner.reused} in {store.folder}" if runner.reused else "")
+    )
+    return 0
+
+
+__all__ = ["print_sweep", "sweep_command", "sweep_table"]
