@@ -5,9 +5,13 @@ The Python API (imported on first use, so that ``factory5g validate`` stays quic
 - :func:`load_scenario` reads and validates a scenario file;
 - :func:`run_scenario` runs a loaded scenario, :func:`run_file` a file;
 - :func:`compare_files` runs a baseline and its upgrades, giving a :class:`Comparison`;
-- :func:`load_results` and :func:`load_comparison` read back what ``run`` and ``compare`` wrote;
+- :func:`sweep` runs a scenario over a grid of field values, giving a long-form DataFrame;
+  :func:`capacity` finds the largest value of a field at which the requirements hold;
+- :func:`load_results`, :func:`load_comparison` and :func:`load_sweep` read back what ``run``,
+  ``compare`` and ``sweep`` wrote;
 - :func:`latency_ccdf` and :func:`latency_cdf` plot latency distributions of one or more results,
-  :func:`latency_bars` a statistic per row with the replications' 95 % intervals.
+  :func:`latency_bars` a statistic per row with the replications' 95 % intervals, and
+  :func:`sweep_plot` a figure of a sweep against a swept field.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ _EXPORTS = {
     "Plant": "sim.engine",
     "run_file": "sim.api",
     "compare_files": "sim.api",
+    "sweep": "sim.api",
+    "capacity": "sim.api",
+    "load_sweep": "sim.studies.sweep",
+    "sweep_plot": "sim.plots",
     "Comparison": "sim.compare",
     "Results": "sim.results",
     "load_results": "sim.results",

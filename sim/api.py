@@ -34,3 +34,83 @@ def compare_files(baseline: str | Path, *upgrades: str | Path, **overrides: Any)
     """Run a baseline and its upgrades with the same ``overrides``; their row-by-row comparison."""
     runs = [run_file(path, **overrides) for path in (baseline, *upgrades)]
     return Comparison(runs[0], runs[1:])
+
+
+def sweep(
+    path: str | Path,
+    vary: dict[str, Any] | None = None,
+    zip: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    **overrides: Any,
+) -> Any:
+    """Run ``path`` at every point of ``vary`` (field path -> values: a list, or a range such as
+    ``"4..64x2"``; without it the file's ``sweep:`` block) and return the long-form table, one row
+    per point x (machine class, stream, subscriber) with a column per swept field.
+
+    ``workers`` > 1 runs the replications on a local Dask cluster, ``scheduler`` on an existing
+    one; ``out`` keeps every replication there (and writes the sweep's files), so that the same
+    call again computes only what is missing. ``overrides`` as for :func:`run_file`.
+    """
+    from sim.studies.executor import executor
+    from sim.studies.runner import Runner
+    from sim.studies.store import Store
+    from sim.studies.sweep import plan
+
+    planned = plan(path, vary, zip or None, overrides or None)
+    chosen = executor(workers, scheduler)
+    try:
+        store = Store(Path(out) / "store") if out is not None else None
+        planned.run(Runner(chosen, store))
+    finally:
+        chosen.close()
+    if out is not None:
+        planned.write(Path(out))
+    return planned.to_dataframe()
+
+
+def capacity(
+    path: str | Path,
+    grow: str,
+    start: str | int | float,
+    stop: str | int | float,
+    until: str | None = None,
+    rows: str | None = None,
+    step: str | int | float | None = None,
+    replications: int | None = None,
+    max_replications: int = 16,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    **overrides: Any,
+) -> Any:
+    """The largest value of ``grow`` in ``[start, stop]`` at which ``until`` holds (every
+    requirement by default; ``"mean<=10ms"``; a requirement preset) for the ``rows`` (a glob
+    over machine/stream/subscriber): a :class:`sim.studies.capacity.Capacity` with every probe,
+    ``largest_pass`` and ``smallest_fail``, and ``sentence()``."""
+    from sim.studies.capacity import Condition, search
+    from sim.studies.executor import executor
+    from sim.studies.runner import Runner
+    from sim.studies.store import Store
+
+    chosen = executor(workers, scheduler)
+    try:
+        store = Store(Path(out) / "store") if out is not None else None
+        found = search(
+            path,
+            grow,
+            str(start),
+            str(stop),
+            Runner(chosen, store),
+            Condition.parse(until, rows),
+            step=None if step is None else str(step),
+            replications=replications,
+            max_replications=max_replications,
+            overrides=overrides or None,
+        )
+    finally:
+        chosen.close()
+    if out is not None:
+        found.write(Path(out))
+    return found

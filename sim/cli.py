@@ -233,6 +233,36 @@ def _compare(args: argparse.Namespace) -> int:
         )
 
 
+def _capacity(args: argparse.Namespace) -> int:
+    from sim.studies.capacity import Condition
+    from sim.study_commands import capacity_command
+
+    try:
+        condition = Condition.parse(args.until, args.rows)
+    except ValueError as error:
+        raise ScenarioError(f"--until: {error}", file=COMMAND_LINE_FILE) from None
+    base = load_scenario(args.file, _overrides(args))
+    out = prepare(Path(args.out) if args.out else inside(Path("results"), f"capacity-{base.name}"))
+    with _executor(args) as executor:
+        try:
+            return capacity_command(
+                Path(args.file),
+                args.grow,
+                args.from_,
+                args.to,
+                out,
+                _printer(args),
+                executor,
+                condition,
+                args.step,
+                args.replications,
+                args.max_replications,
+                _overrides(args),
+            )
+        except ValueError as error:
+            raise ScenarioError(str(error), file=COMMAND_LINE_FILE) from None
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from sim.scenario.errors import ScenarioError as _Error
     from sim.studies.sweep import plan
@@ -1021,6 +1051,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(sweep)
     sweep.set_defaults(handler=_sweep)
+
+    capacity = commands.add_parser(
+        "capacity",
+        help="find the largest value of a field at which the requirements still hold",
+        description="Grow one field (--grow machines.robot.count) from --from to --to and find "
+        "where the condition stops holding: probe --from, double while it holds, then bisect "
+        "to one --step (1 for a count). Each probe is judged by the verdict rules (95 %% "
+        "intervals); an inconclusive probe is run again with twice the replications, up to "
+        "--max-replications. Prints the largest value that passes and the smallest that does "
+        "not, with the figures at both; writes capacity.json and the results of both.",
+    )
+    capacity.add_argument("file", metavar="SCENARIO", help="scenario YAML file")
+    capacity.add_argument("--grow", required=True, metavar="PATH", help="the field to grow")
+    capacity.add_argument("--from", dest="from_", required=True, metavar="A", help="first value")
+    capacity.add_argument("--to", required=True, metavar="B", help="last value")
+    capacity.add_argument(
+        "--until",
+        metavar="CONDITION",
+        help="what must hold: every requirement of the scenario (default), a latency bound "
+        "(mean<=10ms, p99<5ms), or a requirement for every row (motion-control, "
+        "deadline=10ms,reliability=99.99%%)",
+    )
+    capacity.add_argument(
+        "--rows",
+        metavar="GLOB",
+        help="only the rows machine/stream/subscriber matching GLOB must meet it (robot/*/scada)",
+    )
+    capacity.add_argument(
+        "--step", metavar="S", help="resolution (default 1 for a count, 1/100 of the range else)"
+    )
+    capacity.add_argument(
+        "--max-replications",
+        type=_workers,
+        default=16,
+        metavar="R",
+        help="replications an inconclusive probe may grow to (default 16)",
+    )
+    _run_options(capacity)
+    capacity.set_defaults(handler=_capacity)
 
     report = commands.add_parser(
         "report",

@@ -17,6 +17,7 @@ from rich.table import Table
 from sim.metrics.figures import BY_COLUMN
 from sim.outputs import csv_text, json_text
 from sim.report import COMPARED_COMPACT, COMPARED_WIDE, Printer, _table, markdown, task_progress
+from sim.studies.capacity import Condition, Probe, _shown, search
 from sim.studies.executor import Executor
 from sim.studies.runner import Runner
 from sim.studies.store import Store
@@ -108,4 +109,85 @@ def sweep_command(
     return 0
 
 
-__all__ = ["print_sweep", "sweep_command", "sweep_table"]
+def _probe_line(probe: Probe) -> str:
+    word = {"pass": "[green]pass[/green]", "fail": "[red]FAIL[/red]"}.get(
+        probe.verdict, "[yellow]inconclusive[/yellow]"
+    )
+    if probe.refused:
+        return f"  {probe.value}: {word} (refused: {probe.refused.split(': ', 1)[-1]})"
+    failing = probe.failing()
+    shown = failing[0] if failing else probe.judged[0]
+    interval = (
+        f" [{_shown(shown, shown.low)}, {_shown(shown, shown.high)}]"
+        if shown.low is not None
+        else ""
+    )
+    more = f", and {len(failing) - 1} more rows" if len(failing) > 1 else ""
+    return (
+        f"  {probe.value}: {word} with {probe.replications} replication(s); {shown.row} "
+        f"{shown.what} {_shown(shown, shown.estimate)}{interval}, required "
+        f"{_shown(shown, shown.required)}{more}"
+    )
+
+
+def capacity_command(
+    source: Path,
+    path: str,
+    start: str,
+    stop: str,
+    out: Path,
+    printer: Printer,
+    executor: Executor,
+    condition: Condition,
+    step: str | None,
+    replications: int | None,
+    max_replications: int,
+    overrides: dict[str, object],
+) -> int:
+    """``factory5g capacity``: probe, bracket and bisect; print each probe and the limit."""
+    printer.note(
+        f"[bold]capacity[/bold] of {source}: {path} from {start} to {stop} until "
+        f"{condition.text} (rows {condition.rows}), on {executor.describe()}"
+    )
+    store = Store(out / "store")
+    start_time = time.perf_counter()
+    with task_progress(printer, "capacity") as advance:
+        runner = Runner(executor, store, advance)
+
+        def heard(probe: Probe) -> None:
+            printer.note(_probe_line(probe))
+
+        found = search(
+            source,
+            path,
+            start,
+            stop,
+            runner,
+            condition,
+            step=step,
+            replications=replications,
+            max_replications=max_replications,
+            overrides=overrides,
+            on_probe=heard,
+        )
+    wall = time.perf_counter() - start_time
+    written = found.write(out)
+    if printer.format == "json":
+        printer.text(json_text(found.to_dict()))
+    elif printer.format == "csv":
+        rows = [
+            {"value": p.value, "verdict": p.verdict, "replications": p.replications}
+            for p in found.probes
+        ]
+        printer.text(csv_text(rows, ["value", "verdict", "replications"]))
+    else:
+        printer.text(found.sentence() + "\n")
+    printer.note(
+        f"wrote {', '.join(str(p) for p in written)}\n"
+        f"{len(found.probes)} probes; computed {_tasks(runner.computed)} in {wall:.2f} s wall"
+        + (f", found {runner.reused} in {store.folder}" if runner.reused else "")
+    )
+    return 0
+
+
+__all__ = ["capacity_command", "print_sweep", "sweep_command", "sweep_table"]

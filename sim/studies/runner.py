@@ -42,7 +42,8 @@ class Runner:
     progress: TaskProgress | None = None
     keep_samples: bool = False
     computed: int = 0  # tasks run, over the runner's life
-    reused: int = 0  # tasks found in the store
+    reused: int = 0  # tasks found in the store that an earlier run had computed
+    _computed_keys: set[str] = field(default_factory=set, repr=False)
 
     def run(self, jobs: Sequence[Job]) -> list[Results]:
         """The results of each job, in the jobs' order."""
@@ -59,7 +60,7 @@ class Runner:
                 stored = self.store.get(key) if self.store is not None else None
                 if stored is not None:
                     found[key] = stored
-                    self.reused += 1
+                    self.reused += key not in self._computed_keys
                 else:
                     label = f"{job.label}, replication {replication + 1}"
                     tasks[key] = Task(job.scenario, replication, key, label)
@@ -84,6 +85,7 @@ class Runner:
             if self.store is not None:
                 self.store.put(task.key, data)
             found[task.key] = data
+            self._computed_keys.add(task.key)
             finished[0] += 1
             self.computed += 1
             if self.progress is not None:

@@ -26,6 +26,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import fields
 from functools import cache
 from pathlib import Path
@@ -138,7 +139,7 @@ class Store:
             return None
         try:
             decode(data)
-        except (ValueError, OSError, KeyError, EOFError):
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile):
             return None  # written only part-way; computed again
         return data
 
