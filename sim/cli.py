@@ -234,7 +234,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _capacity(args: argparse.Namespace) -> int:
-    from sim.studies.capacity import Condition
+    from sim.studies.capacity import Condition, check
     from sim.study_commands import capacity_command
 
     try:
@@ -242,6 +242,12 @@ def _capacity(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ScenarioError(f"--until: {error}", file=COMMAND_LINE_FILE) from None
     base = load_scenario(args.file, _overrides(args))
+    try:
+        check(
+            Path(args.file), args.grow, args.from_, args.to, args.step, condition, _overrides(args)
+        )
+    except ValueError as error:
+        raise ScenarioError(str(error), file=COMMAND_LINE_FILE) from None
     out = prepare(Path(args.out) if args.out else inside(Path("results"), f"capacity-{base.name}"))
     with _executor(args) as executor:
         try:

@@ -117,6 +117,21 @@ class Condition:
                 if not equals or not key.strip() or not value.strip():
                     raise ValueError(f"{text!r}: write targets as key=value, joined by commas")
                 targets[key.strip()] = parse_value(value.strip())
+            from pydantic import ValidationError
+
+            from sim.scenario.schema import Requirement
+
+            unknown = sorted(set(targets) - set(Requirement.model_fields))
+            if unknown:
+                fields = ", ".join(Requirement.model_fields)
+                raise ValueError(f"{text!r}: no target {', '.join(unknown)} (targets: {fields})")
+            try:
+                Requirement.model_validate(targets)
+            except ValidationError as error:
+                said = "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+                )
+                raise ValueError(f"{text!r}: {said}") from None
             return cls(text.strip(), requirement=targets, rows=chosen)
         presets = ", ".join(sorted(PRESETS))
         raise ValueError(
@@ -356,6 +371,34 @@ def _why(probe: Probe) -> str:
     )
 
 
+def check(
+    source: Path,
+    path: str,
+    start: str,
+    stop: str,
+    step: str | None,
+    condition: Condition,
+    overrides: dict[str, Any] | None,
+) -> tuple[Scale, Decimal, Decimal, Decimal]:
+    """The search's values (scale, ends, step), after checking that the range can be read and
+    that the scenario validates at its start; a ValueError or ScenarioError otherwise."""
+    scale, low, high = Scale.of(start, stop)
+    if step is None:
+        grain = Decimal(1) if scale.whole else (high - low) / 100
+    else:
+        match = _QUANTITY.match(step)
+        if match is None or (match.group(2) and match.group(2) != scale.unit):
+            raise ValueError(
+                f"--step {step!r}: a number in the unit of --from ({scale.unit or 'none'})"
+            )
+        grain = Decimal(match.group(1))
+        if grain <= 0:
+            raise ValueError(f"--step {step!r}: above 0")
+    base = load_scenario(source, overrides)
+    load_scenario(source, overrides, point={**condition.changes(base), path: scale.written(low)})
+    return scale, low, high, grain
+
+
 def search(
     source: str | Path,
     path: str,
@@ -372,18 +415,7 @@ def search(
     """Search ``path`` over ``[start, stop]`` (texts with units, as the command line gives them)."""
     source = Path(source)
     condition = condition or Condition()
-    scale, low, high = Scale.of(start, stop)
-    if step is None:
-        grain = Decimal(1) if scale.whole else (high - low) / 100
-    else:
-        match = _QUANTITY.match(step)
-        if match is None or (match.group(2) and match.group(2) != scale.unit):
-            raise ValueError(
-                f"--step {step!r}: a number in the unit of --from ({scale.unit or 'none'})"
-            )
-        grain = Decimal(match.group(1))
-        if grain <= 0:
-            raise ValueError(f"--step {step!r}: above 0")
+    scale, low, high, grain = check(source, path, start, stop, step, condition, overrides)
     base = load_scenario(source, overrides)
     changes = condition.changes(base)
     first = replications or max(base.replications, 2 if condition.statistic else 1)
