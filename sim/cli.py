@@ -264,6 +264,7 @@ def _capacity(args: argparse.Namespace) -> int:
                 args.replications,
                 args.max_replications,
                 _overrides(args),
+                report=args.report,
             )
         except ValueError as error:
             raise ScenarioError(str(error), file=COMMAND_LINE_FILE) from None
@@ -307,10 +308,11 @@ def _report(args: argparse.Namespace) -> int:
     from sim.html_report import write_report
 
     folder = Path(args.dir)
-    if not (folder / "comparison.json").is_file() and not (folder / "summary.json").is_file():
+    written = ("comparison.json", "summary.json", "sweep.json", "capacity.json")
+    if not any((folder / name).is_file() for name in written):
         raise OutputError(
-            f"{folder}: no comparison.json or summary.json here (write them with factory5g "
-            "compare --out DIR or run --out DIR)"
+            f"{folder}: no comparison.json, summary.json, sweep.json or capacity.json here (write "
+            "them with factory5g compare, run, sweep or capacity --out DIR)"
         )
     out = Path(args.out) if args.out else None
     path = write_report(folder, out)

@@ -185,10 +185,145 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: data}
 
 
-def report_html(folder: Path) -> str:
-    """The report of the results in ``folder`` (a comparison, or one run)."""
+def _page(title: str, parts: list[str]) -> str:
+    """A whole self-contained page: title, version line, ``parts``."""
     from sim import __version__
 
+    page = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>factory5g report: {_e(title)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>factory5g report: {_e(title)}</h1>",
+        f'<p class="note">factory5g {_e(__version__)}; the same scenarios and seeds give the same '
+        "numbers, byte for byte.</p>",
+        *parts,
+        "<script>document.body.dataset.rendered = 'yes';</script>",
+        "</body></html>",
+    ]
+    return "\n".join(part for part in page if part) + "\n"
+
+
+def _image(path: Path, alt: str) -> str:
+    if not path.is_file():
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _verdict_cell(verdict: str | None) -> str:
+    if not verdict:
+        return "-"
+    return f'<span class="{_e(verdict)}">{_e(verdict)}</span>'
+
+
+def _sweep_html(folder: Path) -> str:
+    """A sweep's page: what was swept, each point's rows with their figures, the plot."""
+    import csv
+
+    index = json.loads((folder / "sweep.json").read_text(encoding="utf-8"))
+    fields = index["fields"]
+    swept = _table(
+        ["field", "values"],
+        [[_e(name), _e(", ".join(map(str, values)))] for name, values in fields.items()],
+    )
+    with (folder / "sweep.csv").open(newline="", encoding="utf-8") as file:
+        records = list(csv.DictReader(file))
+
+    def ms(text: str) -> str:
+        return milliseconds(float(text)) if text else "-"
+
+    def share(text: str) -> str:
+        return target_text("reliability", float(text)) if text else "-"
+
+    rows = [
+        [
+            *(_e(r[name]) for name in fields),
+            _e(f"{r['machine']}/{r['stream']} -> {r['subscriber']}"),
+            ms(r["latency_p50_s"]),
+            ms(r["latency_p99_s"]),
+            share(r["deadline_miss_ratio"]),
+            share(r["availability"]),
+            _verdict_cell(r["verdict"]),
+        ]
+        for r in records
+    ]
+    table = _table(
+        [*fields, "machine/stream -> subscriber", "p50 ms", "p99 ms", "deadline miss",
+         "availability", "verdict"],
+        rows,
+        left=len(fields) + 1,
+    )  # fmt: skip
+    how = "zipped" if index["zip"] else "every combination"
+    return _page(
+        f"sweep of {index['sweep']}",
+        [
+            "<h2>What was swept</h2>",
+            f"<p>{len(index['points'])} points ({how}); each point's results are in "
+            "<code>points/</code>.</p>",
+            swept,
+            "<h2>Figures against the swept field</h2>",
+            _image(folder / "sweep.png", "sweep plot"),
+            "<h2>Every point and row</h2>",
+            table,
+        ],
+    )
+
+
+def _capacity_html(folder: Path) -> str:
+    """A capacity search's page: the finding, every probe, the verdicts either side."""
+    found = json.loads((folder / "capacity.json").read_text(encoding="utf-8"))
+    rows = []
+    for probe in found["probes"]:
+        failing = [r for r in probe["rows"] if r["verdict"] != "pass"] or probe["rows"]
+        first = failing[0] if failing else None
+        interval = (
+            f"[{_e(first['ci95'][0])}, {_e(first['ci95'][1])}]" if first and first["ci95"] else "-"
+        )
+        rows.append(
+            [
+                _e(probe["value"]),
+                _verdict_cell(probe["verdict"]),
+                _e(probe["replications"]),
+                _e(probe["refused"] or (first["row"] + " " + first["what"] if first else "-")),
+                _e(first["estimate"] if first else "-"),
+                interval,
+                _e(first["required"] if first else "-"),
+            ]
+        )
+    probes = _table(
+        ["value", "verdict", "replications", "deciding row", "estimate", "95 % interval",
+         "required"],
+        rows,
+        left=1,
+    )  # fmt: skip
+    either = [
+        load_results(folder / name)
+        for name in ("largest-pass", "smallest-fail")
+        if (folder / name / "summary.json").is_file()
+    ]
+    return _page(
+        f"capacity of {found['capacity']}",
+        [
+            f"<p><strong>{_e(found['sentence'])}</strong></p>",
+            f'<p class="note">grown: {_e(found["grow"])}; until {_e(found["until"])} (rows '
+            f"{_e(found['rows'])}); step {_e(found['step'])}. Probes in the order run: doubling "
+            "while the condition holds, then bisection; an inconclusive probe runs again with "
+            "more replications.</p>",
+            "<h2>Probes</h2>",
+            probes,
+            "<h2>Verdicts at the largest passing and the smallest failing value</h2>",
+            _verdicts(either) if either else "",
+        ],
+    )
+
+
+def report_html(folder: Path) -> str:
+    """The report of the results in ``folder`` (a comparison, one run, a sweep or a capacity
+    search)."""
+    if (folder / "sweep.json").is_file():
+        return _sweep_html(folder)
+    if (folder / "capacity.json").is_file():
+        return _capacity_html(folder)
     if (folder / "comparison.json").is_file():
         comparison: Comparison | None = load_comparison(folder)
         runs = [comparison.baseline, *comparison.upgrades]
@@ -212,23 +347,14 @@ def report_html(folder: Path) -> str:
         ],
         left=2,
     )
-    plot = ""
-    picture = folder / "latency.png"
-    if picture.is_file():
-        data = base64.b64encode(picture.read_bytes()).decode("ascii")
-        plot = f'<h2>Latency tails</h2><img alt="latency CCDFs" src="data:image/png;base64,{data}">'
+    plot = _image(folder / "latency.png", "latency CCDFs")
+    plot = f"<h2>Latency tails</h2>{plot}" if plot else ""
     title = (
         f"{runs[0].scenario} against {', '.join(r.scenario for r in runs[1:])}"
         if comparison
         else runs[0].scenario
     )
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>factory5g report: {_e(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>factory5g report: {_e(title)}</h1>",
-        f'<p class="note">factory5g {_e(__version__)}; the same scenarios and seeds give the same '
-        "numbers, byte for byte.</p>",
         "<h2>What was simulated</h2>",
         what,
         _differences(folder, runs),
@@ -239,12 +365,8 @@ def report_html(folder: Path) -> str:
         parts += ["<h2>Latency changes, with their 95 % intervals</h2>", _changes(comparison)]
     parts += [plot, "<h2>Networks</h2>", _networks(runs), "<h2>Notes and warnings</h2>", "<ul>"]
     parts += [f"<li>{_e(line)}</li>" for line in notes]
-    parts += [
-        "</ul>",
-        "<script>document.body.dataset.rendered = 'yes';</script>",
-        "</body></html>",
-    ]
-    return "\n".join(part for part in parts if part) + "\n"
+    parts.append("</ul>")
+    return _page(title, parts)
 
 
 def write_report(folder: Path, out: Path | None = None) -> Path:

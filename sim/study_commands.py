@@ -143,6 +143,7 @@ def capacity_command(
     replications: int | None,
     max_replications: int,
     overrides: dict[str, object],
+    report: bool = False,
 ) -> int:
     """``factory5g capacity``: probe, bracket and bisect; print each probe and the limit."""
     printer.note(
@@ -172,6 +173,10 @@ def capacity_command(
         )
     wall = time.perf_counter() - start_time
     written = found.write(out)
+    if report:
+        from sim.html_report import write_report
+
+        written.append(write_report(out))
     if printer.format == "json":
         printer.text(json_text(found.to_dict()))
     elif printer.format == "csv":
