@@ -20,6 +20,7 @@ from sim.compare import Comparison, load_comparison, significance
 from sim.metrics.figures import milliseconds
 from sim.report import comparison_notes, network_cells, target_text, verdict_notes
 from sim.results import Results, load_results
+from sim.studies.capacity import figure_text
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -276,8 +277,12 @@ def _capacity_html(folder: Path) -> str:
     for probe in found["probes"]:
         failing = [r for r in probe["rows"] if r["verdict"] != "pass"] or probe["rows"]
         first = failing[0] if failing else None
+        what = first["what"] if first else ""
+        low, high = first["ci95"] if first and first["ci95"] else (None, None)
         interval = (
-            f"[{_e(first['ci95'][0])}, {_e(first['ci95'][1])}]" if first and first["ci95"] else "-"
+            f"[{_e(figure_text(what, low))}, {_e(figure_text(what, high))}]"
+            if low is not None
+            else "-"
         )
         rows.append(
             [
@@ -285,9 +290,9 @@ def _capacity_html(folder: Path) -> str:
                 _verdict_cell(probe["verdict"]),
                 _e(probe["replications"]),
                 _e(probe["refused"] or (first["row"] + " " + first["what"] if first else "-")),
-                _e(first["estimate"] if first else "-"),
+                _e(figure_text(what, first["estimate"]) if first else "-"),
                 interval,
-                _e(first["required"] if first else "-"),
+                _e(figure_text(what, first["required"]) if first else "-"),
             ]
         )
     probes = _table(

@@ -84,6 +84,35 @@ def _panels(count: int, axes: Any, legend_room: float = 0.0) -> tuple[Any, list[
     return fig, list(grid.flat)
 
 
+def _one_legend(fig: Any, panels: list[Any], used: int) -> None:
+    """Hide the panels past the first ``used`` and give the figure one legend below them, each
+    label once."""
+    for panel in panels[used:]:
+        panel.set_visible(False)
+    handles: dict[str, Any] = {}
+    for panel in panels[:used]:
+        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="lower center",
+            ncol=min(4, len(handles)),
+            fontsize=8,
+        )
+
+
+def _save(fig: Any, path: Path, dpi: int) -> Path:
+    """Write ``fig`` as a PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def ccdf(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Latencies in ms and the share of the sample later than each: ``1 - i/n`` at the i-th
     smallest, so the curve ends at ``1/n``, the finest share ``n`` messages resolve."""
@@ -131,20 +160,7 @@ def latency_ccdf(results: list[Results], subscriber: str | None = None, axes: An
         panel.set_xlabel("latency (ms)")
         panel.set_ylabel("share later than")
         panel.grid(True, which="both", alpha=0.3)
-    for panel in panels[len(keys) :]:
-        panel.set_visible(False)
-    handles: dict[str, Any] = {}
-    for panel in panels[: len(keys)]:
-        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    if handles:
-        fig.legend(
-            list(handles.values()),
-            list(handles),
-            loc="lower center",
-            ncol=min(4, len(handles)),
-            fontsize=8,
-        )
+    _one_legend(fig, panels, len(keys))
     runs = sorted({(r.duration_s - r.warmup_s, r.replications) for r in results})
     length = ", ".join(f"{window:g} s x {count}" for window, count in runs)
     fig.suptitle(f"latency CCDF ({length} replications measured)", fontsize=10)
@@ -206,13 +222,7 @@ def save_latency_cdf(results: list[Results], path: Path, subscriber: str | None 
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = latency_ccdf(results, subscriber=subscriber)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(latency_ccdf(results, subscriber=subscriber), path, dpi=120)
 
 
 # ------------------------------------------------------------------------------------ sweeps
@@ -323,14 +333,7 @@ def sweep_plot(
         panel.set_xlabel(x)
         panel.set_ylabel(_SWEPT[figure][2] if figure in _SWEPT else figure)
         panel.grid(True, alpha=0.3)
-    for panel in panels[len(keys) :]:
-        panel.set_visible(False)
-    handles: dict[str, Any] = {}
-    for panel in panels[: len(keys)]:
-        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, fontsize=8)
+    _one_legend(fig, panels, len(keys))
     fig.suptitle(f"{figure} against {x} (bands: 95 % intervals of the replications)", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig
@@ -341,10 +344,4 @@ def save_sweep_plot(frame: Any, path: Path, figure: str = "latency_p99_s") -> Pa
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = sweep_plot(frame, figure)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(sweep_plot(frame, figure), path, dpi=110)

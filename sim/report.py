@@ -193,8 +193,10 @@ def run_all(
     """Run each scenario with all its replications: one after another in this process with a
     bar per scenario, or, on a Dask executor, every replication of every scenario at once with a
     bar over the tasks. The results, and the wall time in seconds."""
+    from sim.studies.executor import InProcess
+
     start = time.perf_counter()
-    if executor is None or executor.workers <= 1:
+    if executor is None or isinstance(executor, InProcess):
         runs = []
         for scenario, source in scenarios:
             if len(scenarios) > 1:
@@ -225,7 +227,8 @@ def _published_messages(results: Results) -> int:
 # ----------------------------------------------------------------------------------- tables
 
 
-def _table(title: str, compact: bool) -> Table:
+def titled_table(title: str, compact: bool) -> Table:
+    """An empty table with a title: boxed, or compact (no edges, no padding) for narrow terminals."""
     if compact:
         return Table(
             title=title,
@@ -250,7 +253,7 @@ def stream_table(results: Results, compact: bool = False) -> Table:
     (the QoS 1/2 completion and the copies that waited for a reconnection appear in the wide
     table when some row has them)."""
     figures = table_figures(results.streams, compact)
-    table = _table(f"{results.scenario}: per-stream results", compact)
+    table = titled_table(f"{results.scenario}: per-stream results", compact)
     table.add_column("stream" if compact else "machine/stream", overflow="fold")
     table.add_column("subscriber", overflow="fold")
     for figure in figures:
@@ -262,7 +265,7 @@ def stream_table(results: Results, compact: bool = False) -> Table:
 
 def network_table(runs: Sequence[Results], compact: bool = False) -> Table:
     """The networks' MQTT traffic per direction and, for a radio, the share of it used."""
-    table = _table("networks", compact)
+    table = titled_table("networks", compact)
     for name in ("scenario", "network", "way"):
         table.add_column(name, overflow="fold")
     if not compact:
@@ -331,7 +334,7 @@ def comparison_table(comparison: Comparison, compact: bool = False) -> Table:
     """Baseline and upgrades side by side, with each upgrade's change of the latencies; compact:
     the row's name on a line of its own above its scenarios."""
     last = len(comparison.upgrades)
-    table = _table(f"upgrade comparison against {comparison.baseline.scenario}", compact)
+    table = titled_table(f"upgrade comparison against {comparison.baseline.scenario}", compact)
     columns = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
     if compact:
         table.add_column("machine/stream -> subscriber, scenario", overflow="fold")

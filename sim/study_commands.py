@@ -16,8 +16,15 @@ from rich.table import Table
 
 from sim.metrics.figures import BY_COLUMN
 from sim.outputs import csv_text, json_text
-from sim.report import COMPARED_COMPACT, COMPARED_WIDE, Printer, _table, markdown, task_progress
-from sim.studies.capacity import Condition, Probe, _shown, search
+from sim.report import (
+    COMPARED_COMPACT,
+    COMPARED_WIDE,
+    Printer,
+    markdown,
+    task_progress,
+    titled_table,
+)
+from sim.studies.capacity import Condition, Probe, figure_text, search
 from sim.studies.executor import Executor
 from sim.studies.runner import Runner
 from sim.studies.store import Store
@@ -30,7 +37,9 @@ def _tasks(count: int) -> str:
 
 def _lines(sweep: Sweep, compact: bool) -> tuple[list[str], list[list[str]]]:
     figures = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
-    headers = [*sweep.parameters, "machine/stream -> subscriber"]
+    # the last two parts of each path name it well enough in a column header (robot.count)
+    headers = [".".join(p.split(".")[-2:]) for p in sweep.parameters]
+    headers.append("machine/stream -> subscriber")
     headers += [figure.header or figure.column for figure in figures]
     lines = []
     for point in sweep.points:
@@ -45,7 +54,7 @@ def _lines(sweep: Sweep, compact: bool) -> tuple[list[str], list[list[str]]]:
 
 def sweep_table(sweep: Sweep, compact: bool = False) -> Table:
     """The points and rows of a sweep with their main figures."""
-    table = _table(f"sweep of {sweep.source}", compact)
+    table = titled_table(f"sweep of {sweep.source} over {', '.join(sweep.parameters)}", compact)
     headers, lines = _lines(sweep, compact)
     for i, name in enumerate(headers):
         table.add_column(name, justify="left" if i <= len(sweep.parameters) else "right")
@@ -118,15 +127,15 @@ def _probe_line(probe: Probe) -> str:
     failing = probe.failing()
     shown = failing[0] if failing else probe.judged[0]
     interval = (
-        f" [{_shown(shown, shown.low)}, {_shown(shown, shown.high)}]"
+        f" [{figure_text(shown.what, shown.low)}, {figure_text(shown.what, shown.high)}]"
         if shown.low is not None
         else ""
     )
     more = f", and {len(failing) - 1} more rows" if len(failing) > 1 else ""
     return (
         f"  {probe.value}: {word} with {probe.replications} replication(s); {shown.row} "
-        f"{shown.what} {_shown(shown, shown.estimate)}{interval}, required "
-        f"{_shown(shown, shown.required)}{more}"
+        f"{shown.what} {figure_text(shown.what, shown.estimate)}{interval}, required "
+        f"{figure_text(shown.what, shown.required)}{more}"
     )
 
 

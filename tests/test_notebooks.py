@@ -23,7 +23,7 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 # A cell that draws: it calls the plot API or matplotlib's figure functions.
-PLOT_CELL = re.compile(r"\blatency_cdf\(|\bplt\.(show|subplots|figure|plot|bar)\(")
+PLOT_CELL = re.compile(r"\b(latency_cdf|sweep_plot)\(|\bplt\.(show|subplots|figure|plot|bar)\(")
 # Appended to a copy of each notebook: which interpreter and which ``sim`` the kernel ran.
 PROBE = "import sys, sim\nprint(sys.executable)\nprint(sim.__file__)"
 
@@ -48,10 +48,13 @@ def _text(cell: nbformat.NotebookNode) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(
-    path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch
+    path: Path, kernel_specs: KernelSpecManager, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("FACTORY5G_NOTEBOOK_DURATION", "5s")
     monkeypatch.setenv("FACTORY5G_NOTEBOOK_REPLICATIONS", "1")
+    monkeypatch.setenv("FACTORY5G_NOTEBOOK_COUNTS", "4,16")
+    monkeypatch.setenv("FACTORY5G_NOTEBOOK_GROW_TO", "16")
+    monkeypatch.setenv("FACTORY5G_NOTEBOOK_OUT", str(tmp_path / "out"))  # nothing in the clone
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))

@@ -308,3 +308,51 @@ def test_a_sweep_stopped_half_way_computes_only_what_is_missing(tmp_path: Path) 
     assert (out / "sweep.csv").read_bytes() == (whole / "sweep.csv").read_bytes()
     again = factory5g("sweep", base, *vary, "--out", whole)
     assert "computed 0 tasks" in again.stderr and f"found {total}" in again.stderr
+
+
+def test_an_existing_scheduler_takes_the_tasks(tmp_path: Path) -> None:
+    """``--scheduler`` submits to a cluster that is already running (here a LocalCluster started
+    by the test, reached by its TCP address like any other): the same bytes as in this process."""
+    from distributed import LocalCluster
+
+    base = _base(tmp_path)
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert factory5g("run", base, "--out", here, "--quiet").returncode == 0
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        result = factory5g("run", base, "--scheduler", address, "--out", there)
+    assert result.returncode == 0, result.stderr
+    assert f"the Dask cluster at {address}" in " ".join(result.stderr.split())
+    assert (here / "summary.json").read_bytes() == (there / "summary.json").read_bytes()
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
+    base = _base(tmp_path)
+    result = factory5g("run", base, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "o")
+    assert result.returncode == 2
+    assert result.stderr.startswith("--scheduler: cannot reach the Dask scheduler at tcp://")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_the_python_api_gives_the_long_table(tmp_path: Path) -> None:
+    """``sim.sweep`` returns one row per point x row, the swept fields first; with ``out`` it
+    writes the files, and ``sim.load_sweep`` reads the same table back."""
+    import sim
+
+    base = _base(tmp_path)
+    out = tmp_path / "api"
+    frame = sim.sweep(
+        base, vary={"machines.m.count": [1, 2], "networks.net.rate": "5Mbps"}, out=out
+    )
+    assert list(frame.columns[:3]) == ["machines.m.count", "networks.net.rate", "point"]
+    assert len(frame) == 2 * 2  # two points x (m/s/sink, p/q/sink)
+    assert frame.groupby("point").size().tolist() == [2, 2]
+    assert set(frame["networks.net.rate"]) == {"5Mbps"}
+    back = sim.load_sweep(out)
+    assert back[["point", "machine", "latency_p99_s"]].equals(
+        frame[["point", "machine", "latency_p99_s"]]
+    )
+    assert (out / "store").is_dir() and len(Store(out / "store")) == 2 * 2  # points x replications

@@ -328,12 +328,14 @@ class Capacity:
         return written
 
 
-def _shown(judged: Judged, value: float | None) -> str:
+def figure_text(what: str, value: float | None) -> str:
+    """A judged figure as people read it: a latency as a time, a throughput as a rate, a share in
+    per cent (``what`` as in :class:`Judged`)."""
     if value is None:
         return "-"
-    if judged.what.endswith("latency"):
+    if what.endswith("latency"):
         return format_time(value)
-    if judged.what == "min_throughput":
+    if what == "min_throughput":
         from sim.scenario.units import format_rate
 
         return format_rate(value)
@@ -351,7 +353,7 @@ def _figures(probe: Probe) -> str:
     if not tight:
         return ""
     j = tight[0]
-    return f" ({j.row}: {j.what} {_shown(j, j.estimate)}, required {_shown(j, j.required)})"
+    return f" ({j.row}: {j.what} {figure_text(j.what, j.estimate)}, required {figure_text(j.what, j.required)})"
 
 
 def _why(probe: Probe) -> str:
@@ -366,8 +368,8 @@ def _why(probe: Probe) -> str:
     more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
     after = f" after {probe.replications} replications" if j.verdict != "fail" else ""
     return (
-        f": {j.row} {state} on {j.what}{after}, {_shown(j, j.estimate)} against "
-        f"{_shown(j, j.required)}{more}"
+        f": {j.row} {state} on {j.what}{after}, {figure_text(j.what, j.estimate)} against "
+        f"{figure_text(j.what, j.required)}{more}"
     )
 
 

@@ -107,7 +107,7 @@ class DaskExecutor:
         self.scheduler = scheduler
         try:
             if scheduler is not None:
-                self.client = Client(scheduler, timeout="10s")
+                self.client = Client(scheduler, timeout="5s")
             else:
                 self.cluster = LocalCluster(
                     n_workers=workers,

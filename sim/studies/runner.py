@@ -15,7 +15,7 @@ from sim.engine import merge_replications
 from sim.results import Results
 from sim.scenario.schema import Scenario
 from sim.studies.executor import Executor, InProcess, Task
-from sim.studies.store import Store, decode, task_key
+from sim.studies.store import Replication, Store, decode, task_key
 
 # (tasks finished, tasks to compute, fraction of the running one) as the tasks advance
 TaskProgress = Callable[[int, int, float], None]
@@ -46,34 +46,73 @@ class Runner:
     _computed_keys: set[str] = field(default_factory=set, repr=False)
 
     def run(self, jobs: Sequence[Job]) -> list[Results]:
-        """The results of each job, in the jobs' order."""
+        """The results of each job, in the jobs' order.
+
+        The tasks go to the executor the costliest first (by :func:`sim.cost.estimate`), so that
+        a long one does not start last and leave the other workers idle; each job is merged as
+        soon as its last replication is in, while the others still run.
+        """
+        from sim.cost import estimate
+
         keys: list[list[str]] = []
         tasks: dict[str, Task] = {}
-        found: dict[str, bytes] = {}
+        found: dict[str, bytes | None] = {}
+        cost: dict[str, float] = {}
         for job in jobs:
             own = []
+            events = estimate(job.scenario).events / job.scenario.replications
             for replication in range(job.scenario.replications):
                 key = task_key(job.scenario, replication)
                 own.append(key)
                 if key in tasks or key in found:
                     continue
-                stored = self.store.get(key) if self.store is not None else None
-                if stored is not None:
-                    found[key] = stored
+                if self.store is not None and self.store.get(key) is not None:
+                    found[key] = None  # read again when merged: the store holds it
                     self.reused += key not in self._computed_keys
                 else:
                     label = f"{job.label}, replication {replication + 1}"
                     tasks[key] = Task(job.scenario, replication, key, label)
+                    cost[key] = events
             keys.append(own)
-        self._compute(list(tasks.values()), found)
-        return [
-            merge_replications(
-                job.scenario, [decode(found[key]) for key in own], keep_samples=self.keep_samples
-            )
-            for job, own in zip(jobs, keys, strict=True)
-        ]
+        merged: dict[int, Results] = {}
+        waiting = {i: set(own) - set(found) for i, own in enumerate(keys)}
 
-    def _compute(self, tasks: list[Task], found: dict[str, bytes]) -> None:
+        def replication(key: str) -> Replication:
+            data = found[key]
+            if data is None:
+                assert self.store is not None
+                data = self.store.path(key).read_bytes()
+            return decode(data)
+
+        def merge(i: int) -> None:
+            job = jobs[i]
+            own = keys[i]
+            replications = [replication(key) for key in own]
+            merged[i] = merge_replications(job.scenario, replications, self.keep_samples)
+            if self.store is not None:
+                for key in own:
+                    found[key] = None
+
+        def arrived(key: str) -> None:
+            for i, missing in waiting.items():
+                if key in missing:
+                    missing.discard(key)
+                    if not missing and i not in merged:
+                        merge(i)
+
+        ordered = sorted(tasks.values(), key=lambda task: -cost[task.key])
+        self._compute(ordered, found, arrived)
+        for i in range(len(jobs)):
+            if i not in merged:
+                merge(i)
+        return [merged[i] for i in range(len(jobs))]
+
+    def _compute(
+        self,
+        tasks: list[Task],
+        found: dict[str, bytes | None],
+        arrived: Callable[[str], None],
+    ) -> None:
         total = len(tasks)
         finished = [0]
 
@@ -84,10 +123,12 @@ class Runner:
         def done(task: Task, data: bytes) -> None:
             if self.store is not None:
                 self.store.put(task.key, data)
-            found[task.key] = data
+            # with a store, only the key is kept until the merge reads it back (bounded memory)
+            found[task.key] = None if self.store is not None else data
             self._computed_keys.add(task.key)
             finished[0] += 1
             self.computed += 1
+            arrived(task.key)
             if self.progress is not None:
                 self.progress(finished[0], total, 0.0)
 

@@ -16,7 +16,8 @@ So re-running a study, one interrupted half-way, or one asking for more replicat
 only what is missing (as ns-3's SEM ``run_missing_simulations``). A result is a NumPy ``.npz``
 file (no pickles: reading one runs no code) holding the replication's per-row records
 (:class:`sim.metrics.summary.ReplicationRow`) and its network traffic, exactly: merging stored
-replications gives the same bytes as running them in one go.
+replications gives the same bytes as running them in one go. Each delivered copy costs 16 bytes
+(its publish and delivery times; the latency is their difference, recomputed on reading).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ Replication = tuple[list[ReplicationRow], Traffic]
 
 _ARRAYS = tuple(f.name for f in fields(ReplicationRow) if f.type in ("np.ndarray",))
 _SCALARS = tuple(f.name for f in fields(ReplicationRow) if f.name not in _ARRAYS)
+# a delivered copy's latency is its delivery time minus its publish time, computed so in
+# sim.metrics.summary.replication_row: recomputed on reading, it is the same float, not stored
+_STORED = tuple(name for name in _ARRAYS if name != "latencies")
 _NOT_DECIDING = {"name", "description", "replications", "sweep", "extends"}
 
 
@@ -95,7 +99,7 @@ def encode(records: list[ReplicationRow], traffic: Traffic) -> bytes:
     scalars = []
     for i, record in enumerate(records):
         scalars.append({name: getattr(record, name) for name in _SCALARS})
-        for name in _ARRAYS:
+        for name in _STORED:
             arrays[f"{i}.{name}"] = np.asarray(getattr(record, name))
     meta = json.dumps({"records": scalars, "traffic": traffic, "version": __version__})
     arrays["meta"] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
@@ -108,10 +112,11 @@ def decode(data: bytes) -> Replication:
     """:func:`encode`'s inverse."""
     with np.load(io.BytesIO(data), allow_pickle=False) as stored:
         meta = json.loads(stored["meta"].tobytes().decode("utf-8"))
-        records = [
-            ReplicationRow(**scalars, **{name: stored[f"{i}.{name}"] for name in _ARRAYS})
-            for i, scalars in enumerate(meta["records"])
-        ]
+        records = []
+        for i, scalars in enumerate(meta["records"]):
+            arrays = {name: stored[f"{i}.{name}"] for name in _STORED}
+            latencies = arrays["delivered_at"] - arrays["published_at"]
+            records.append(ReplicationRow(**scalars, **arrays, latencies=latencies))
     return records, meta["traffic"]
 
 
