@@ -75,6 +75,12 @@ def summary(scenario: Scenario) -> str:
     brokers = ", ".join(scenario.brokers)
     classes = len(scenario.machines)
     replications = scenario.replications
+    study = ""
+    if scenario.sweep is not None:
+        from sim.scenario.sweeps import points
+
+        count = len(points(scenario.sweep.fields(), scenario.sweep.zip))
+        study = f"; a sweep of {count} point{'s' if count != 1 else ''} (factory5g sweep)"
     return (
         f"{scenario.name} - {classes} machine class{'es' if classes != 1 else ''} "
         f"({machines} machine{'s' if machines != 1 else ''}), "
@@ -82,7 +88,7 @@ def summary(scenario: Scenario) -> str:
         f"networks: {networks or 'none'}; brokers: {brokers}; "
         f"{format_time(scenario.duration)} simulated, "
         f"{replications} replication{'s' if replications != 1 else ''}; "
-        f"{estimate(scenario).describe()}"
+        f"{estimate(scenario).describe()}{study}"
     )
 
 
@@ -271,7 +277,6 @@ def _capacity(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.scenario.errors import ScenarioError as _Error
     from sim.studies.sweep import plan
 
     vary = None
@@ -280,7 +285,7 @@ def _sweep(args: argparse.Namespace) -> int:
         for text in args.vary:
             path, equals, values = text.partition("=")
             if not equals or not path.strip() or not values.strip():
-                raise _Error(
+                raise ScenarioError(
                     f"--vary {text!r}: write PATH=VALUES, like machines.robot.count=4..64x2 or "
                     "networks.plant-5g.tdd_pattern=DDDSU,DSUUU",
                     file=COMMAND_LINE_FILE,

@@ -155,11 +155,21 @@ def test_a_sweep_block_in_a_study_file(tmp_path: Path) -> None:
     ]
     assert [p.scenario.networks["net"].rate for p in sweep.points] == [5e6, 10e6, 20e6]
     assert all(p.scenario.sweep is None for p in sweep.points)
+    ok = factory5g("validate", study)
+    assert ok.returncode == 0 and "a sweep of 3 points" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("extends: base.yaml\nsweep:\n  vary:\n    machines.m.count: 8..2x2\n")
     result = factory5g("validate", bad)
     assert result.returncode == 2
     assert "sweep.vary" in result.stderr and "goes up" in result.stderr
+    unequal = tmp_path / "unequal.yaml"
+    unequal.write_text(
+        "extends: base.yaml\nsweep:\n  vary:\n    machines.m.count: [1, 2]\n"
+        "    networks.net.rate: [5Mbps]\n  zip: true\n"
+    )
+    result = factory5g("validate", unequal)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "zipped fields need as many values each" in result.stderr
 
 
 def test_sweep_rows_equal_separate_runs_byte_for_byte(tmp_path: Path) -> None:
@@ -319,7 +329,7 @@ def test_an_existing_scheduler_takes_the_tasks(tmp_path: Path) -> None:
     here, there = tmp_path / "here", tmp_path / "there"
     assert factory5g("run", base, "--out", here, "--quiet").returncode == 0
     with LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tcp://")
@@ -356,3 +366,26 @@ def test_the_python_api_gives_the_long_table(tmp_path: Path) -> None:
         frame[["point", "machine", "latency_p99_s"]]
     )
     assert (out / "store").is_dir() and len(Store(out / "store")) == 2 * 2  # points x replications
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--vary", "machines.m.count"], "write PATH=VALUES"),
+        ([], "nothing to sweep: give --vary PATH=VALUES or write a sweep: block"),
+        (["--vary", "machines.m.count=1,2", "--vary", "networks.net.rate=5Mbps", "--zip"],
+         "zipped fields need as many values each (machines.m.count has 2, networks.net.rate has 1)"),
+        (["--vary", "machines.m.count=5..1+1"], "machines.m.count: '5..1+1': a range goes up"),
+        (["--vary", "networks.net.rate=fast"], "networks.net.rate"),
+    ],
+)  # fmt: skip
+def test_bad_sweep_options_say_what_is_allowed(
+    tmp_path: Path, options: list[str], said: str
+) -> None:
+    """One line per problem naming the option or field, exit status 2, nothing written."""
+    base = _base(tmp_path)
+    out = tmp_path / "out"
+    result = factory5g("sweep", base, *options, "--out", out)
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert not (out / "sweep.csv").exists() and not (out / "store").exists()

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_POINTS = 10_000  # a sweep larger than this is a typing mistake more often than a plan
 
@@ -149,6 +149,14 @@ class Sweep(BaseModel):
             except SweepValueError as error:
                 raise ValueError(f"{path}: {error}") from None
         return vary
+
+    @model_validator(mode="after")
+    def _points(self) -> Sweep:
+        try:
+            points(self.fields(), self.zip)
+        except SweepValueError as error:
+            raise ValueError(str(error)) from None
+        return self
 
     def fields(self) -> dict[str, list[Any]]:
         """Each field's values, ranges expanded."""

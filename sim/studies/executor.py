@@ -113,7 +113,7 @@ class DaskExecutor:
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # a free port: two clusters on one machine
                     silence_logs=logging.ERROR,
                 )
                 self.client = Client(self.cluster)
