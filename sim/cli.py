@@ -306,6 +306,7 @@ def _sweep(args: argparse.Namespace) -> int:
             figure=args.plot,
             report=args.report,
             samples=args.samples,
+            rows=args.rows or "*",
         )
 
 
@@ -1043,6 +1044,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--zip", action="store_true", help="vary the fields together (equally many values each)"
+    )
+    sweep.add_argument(
+        "--rows",
+        metavar="GLOB",
+        help="print and plot only the rows machine/stream/subscriber matching GLOB "
+        "(robot/*/scada); the files hold every row",
     )
     sweep.add_argument(
         "--plot",

@@ -54,6 +54,17 @@ class StreamResult:
     def key(self) -> tuple[str, str, str]:
         return (self.machine, self.stream, self.subscriber)
 
+    @property
+    def name(self) -> str:
+        """``machine/stream/subscriber``, as ``--rows`` globs match it."""
+        return f"{self.machine}/{self.stream}/{self.subscriber}"
+
+    def matches(self, rows: str) -> bool:
+        """Whether the glob ``rows`` (``robot/*/scada``, ``*``) takes this row."""
+        import fnmatch
+
+        return fnmatch.fnmatchcase(self.name, rows)
+
     def latency(self, statistic: str) -> float | None:
         """A latency statistic (``mean``, ``p50``, ``p95``, ``p99``, ``p999``, ``max``) or None."""
         return None if self.latency_s is None else self.latency_s[statistic]

@@ -35,10 +35,12 @@ def _tasks(count: int) -> str:
     return f"{count} task{'s' if count != 1 else ''}"
 
 
-def _lines(sweep: Sweep, compact: bool) -> tuple[list[str], list[list[str]]]:
+def _lines(sweep: Sweep, compact: bool, rows: str = "*") -> tuple[list[str], list[list[str]]]:
     figures = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
-    # the last two parts of each path name it well enough in a column header (robot.count)
-    headers = [".".join(p.split(".")[-2:]) for p in sweep.parameters]
+    # the last parts of each path name it well enough in a column header (robot.count; compact:
+    # count), the title says the whole paths
+    keep = 1 if compact else 2
+    headers = [".".join(p.split(".")[-keep:]) for p in sweep.parameters]
     headers.append("machine/stream -> subscriber")
     headers += [figure.header or figure.column for figure in figures]
     lines = []
@@ -46,33 +48,41 @@ def _lines(sweep: Sweep, compact: bool) -> tuple[list[str], list[list[str]]]:
         if point.results is None:
             continue
         for row in point.results.streams:
+            if not row.matches(rows):
+                continue
             label = f"{row.machine}/{row.stream} -> {row.subscriber}"
             values = [str(point.values[p]) for p in sweep.parameters]
             lines.append([*values, label, *(figure.text(row) for figure in figures)])
     return headers, lines
 
 
-def sweep_table(sweep: Sweep, compact: bool = False) -> Table:
-    """The points and rows of a sweep with their main figures."""
+def sweep_table(sweep: Sweep, compact: bool = False, rows: str = "*") -> Table:
+    """The points and rows (those matching the glob ``rows``) of a sweep with their main
+    figures."""
     table = titled_table(f"sweep of {sweep.source} over {', '.join(sweep.parameters)}", compact)
-    headers, lines = _lines(sweep, compact)
+    headers, lines = _lines(sweep, compact, rows)
+    label = len(sweep.parameters)
     for i, name in enumerate(headers):
-        table.add_column(name, justify="left" if i <= len(sweep.parameters) else "right")
+        # every cell on one line but the row's name, which folds when the terminal is narrow
+        table.add_column(
+            name, justify="left" if i <= label else "right", no_wrap=i != label, overflow="fold"
+        )
     for line in lines:
         table.add_row(*line)
     return table
 
 
-def print_sweep(sweep: Sweep, printer: Printer) -> None:
+def print_sweep(sweep: Sweep, printer: Printer, rows: str = "*") -> None:
+    """The sweep's points and rows in the printer's format."""
     if printer.format == "table":
-        printer.table(sweep_table(sweep), sweep_table(sweep, compact=True))
+        printer.table(sweep_table(sweep, rows=rows), sweep_table(sweep, compact=True, rows=rows))
     elif printer.format == "markdown":
-        headers, lines = _lines(sweep, compact=False)
+        headers, lines = _lines(sweep, False, rows)
         printer.text(markdown(headers, lines, len(sweep.parameters) + 1))
     elif printer.format == "json":
-        printer.text(json_text(sweep.records()))
+        printer.text(json_text(sweep.records(rows)))
     else:
-        printer.text(csv_text(sweep.records(), sweep.columns))
+        printer.text(csv_text(sweep.records(rows), sweep.columns))
 
 
 def sweep_command(
@@ -83,8 +93,10 @@ def sweep_command(
     figure: str = "latency_p99_s",
     report: bool = False,
     samples: bool = False,
+    rows: str = "*",
 ) -> int:
-    """``factory5g sweep``: run the points missing from ``out/store``, print and write the table."""
+    """``factory5g sweep``: run the points missing from ``out/store``, print and write the table
+    (all of it in the files; the rows matching ``rows`` printed and plotted)."""
     from sim.plots import save_sweep_plot
 
     replications = sum(point.scenario.replications for point in sweep.points)
@@ -99,17 +111,20 @@ def sweep_command(
         runner = Runner(executor, store, advance, keep_samples=samples)
         sweep.run(runner)
     wall = time.perf_counter() - start
+    if not sweep.records(rows):
+        printer.note(f"no row matches --rows {rows}; showing every row")
+        rows = "*"
     written = sweep.write(out)
     if samples:
         for point in sweep.points:
             if point.results is not None:
                 point.results.write_samples(out / "points" / point.folder / "samples.parquet")
-    written.append(save_sweep_plot(sweep.to_dataframe(), out / "sweep.png", figure))
+    written.append(save_sweep_plot(sweep.to_dataframe(rows), out / "sweep.png", figure))
     if report:
         from sim.html_report import write_report
 
         written.append(write_report(out))
-    print_sweep(sweep, printer)
+    print_sweep(sweep, printer, rows)
     printer.note(
         f"wrote {', '.join(str(p) for p in written)} and each point's results in {out}/points/\n"
         f"computed {_tasks(runner.computed)} in {wall:.2f} s wall"

@@ -30,7 +30,6 @@ that must meet the condition.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
@@ -74,10 +73,6 @@ class Judged:
             "ci95": None if self.low is None else [self.low, self.high],
             "required": self.required,
         }
-
-
-def _row_name(row: StreamResult) -> str:
-    return f"{row.machine}/{row.stream}/{row.subscriber}"
 
 
 @dataclass(frozen=True)
@@ -150,7 +145,7 @@ class Condition:
         return changes
 
     def _selected(self, results: Results) -> list[StreamResult]:
-        return [row for row in results.streams if fnmatch.fnmatchcase(_row_name(row), self.rows)]
+        return [row for row in results.streams if row.matches(self.rows)]
 
     def judge(self, results: Results) -> tuple[str, list[Judged]]:
         """The probe's verdict (pass, fail, inconclusive) and each row's judgement."""
@@ -163,7 +158,7 @@ class Condition:
                 ci = v.get("ci95") or [None, None]
                 judged.append(
                     Judged(
-                        _row_name(row),
+                        row.name,
                         v["verdict"],
                         v["target"],
                         v["estimate"],
@@ -183,7 +178,7 @@ class Condition:
 
     def _bound(self, row: StreamResult) -> Judged:
         assert self.statistic is not None and self.bound is not None
-        name = _row_name(row)
+        name = row.name
         what = f"{self.statistic} latency"
         estimate = row.latency(self.statistic)
         if estimate is None or row.delivered == 0:

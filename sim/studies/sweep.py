@@ -74,27 +74,30 @@ class Sweep:
             point.results = results
         return self
 
-    def records(self) -> list[dict[str, Any]]:
-        """The tidy table: one mapping per point x row, the swept fields first."""
-        rows = []
+    def records(self, rows: str = "*") -> list[dict[str, Any]]:
+        """The tidy table: one mapping per point x row (those matching the glob ``rows``), the
+        swept fields first."""
+        records = []
         for point in self.points:
             if point.results is None:
                 continue
             for row in point.results.streams:
+                if not row.matches(rows):
+                    continue
                 targets = row.requirement or {}
                 required = {f"required_{name}": targets.get(name) for name in TARGETS}
-                rows.append({**point.values, "point": point.index, **row.csv_row(), **required})
-        return rows
+                records.append({**point.values, "point": point.index, **row.csv_row(), **required})
+        return records
 
     @property
     def columns(self) -> list[str]:
         return [*self.parameters, "point", *CSV_COLUMNS, *(f"required_{t}" for t in TARGETS)]
 
-    def to_dataframe(self) -> Any:
+    def to_dataframe(self, rows: str = "*") -> Any:
         """:meth:`records` as a long-form pandas DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame(self.records(), columns=self.columns)
+        return pd.DataFrame(self.records(rows), columns=self.columns)
 
     def write(self, out: Path) -> list[Path]:
         """``sweep.json``, ``sweep.csv``, ``sweep.parquet`` and each point's folder under ``out``."""
