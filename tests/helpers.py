@@ -125,6 +125,16 @@ def plant_scenario(**spec: Any) -> Scenario:
     return Scenario.model_validate(plant(**spec))
 
 
+def scenario_file(folder: Path, name: str, data: dict[str, Any]) -> Path:
+    """``data`` (with :func:`no_hosts`) written as ``folder/name.yaml``, for the command line and
+    the studies, which take files."""
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        yaml.safe_dump(no_hosts(copy.deepcopy(data)), sort_keys=False), encoding="utf-8"
+    )
+    return path
+
+
 def written_scenario(folder: Path, data: dict[str, Any]) -> Scenario:
     """``data`` written as a YAML file in ``folder`` and loaded as a user's file is loaded (with
     :func:`no_hosts` unless it extends another file)."""

@@ -9,8 +9,7 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
-from helpers import factory5g, no_hosts, plant
+from helpers import factory5g, plant, scenario_file
 
 from sim.studies.capacity import Condition, search
 from sim.studies.executor import InProcess
@@ -32,8 +31,7 @@ def _mm1(folder: Path) -> Path:
         replications=3,
         seed=4,
     )
-    path = folder / "mm1.yaml"
-    path.write_text(yaml.safe_dump(no_hosts(data), sort_keys=False), encoding="utf-8")
+    path = scenario_file(folder, "mm1", data)
     return path
 
 
@@ -106,8 +104,7 @@ def test_a_5g_cells_uplink_carries_what_its_prbs_allow(tmp_path: Path) -> None:
         replications=3,
         seed=5,
     )
-    path = tmp_path / "cell.yaml"
-    path.write_text(yaml.safe_dump(no_hosts(data), sort_keys=False), encoding="utf-8")
+    path = scenario_file(tmp_path, "cell", data)
     out = tmp_path / "out"
     result = factory5g(
         "capacity", path, "--grow", "machines.m.count", "--from", "10", "--to", "200",
@@ -159,8 +156,7 @@ def test_a_value_the_scenario_refuses_is_the_limit(tmp_path: Path) -> None:
         duration="1s",
         replications=1,
     )
-    path = tmp_path / "cg.yaml"
-    path.write_text(yaml.safe_dump(no_hosts(data), sort_keys=False), encoding="utf-8")
+    path = scenario_file(tmp_path, "cg", data)
     # 320 B over 14 symbols at 9.17 B per PRB-symbol: 3 PRBs; 24 PRBs: 8 UEs per occasion; one
     # U slot per 2.5 ms: 4 occasions per 10 ms period, so 32 UEs, the 33rd refused
     found = search(

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from helpers import factory5g, no_hosts, plant
+from helpers import factory5g, plant, scenario_file
 
 from sim.results import CSV_COLUMNS
 from sim.scenario.errors import ScenarioError
@@ -108,8 +107,7 @@ def _base(folder: Path, **top: object) -> Path:
         },
         **{"duration": "3s", "warmup": "0.5s", "replications": 2, **top},
     )
-    path = folder / "base.yaml"
-    path.write_text(yaml.safe_dump(no_hosts(data), sort_keys=False), encoding="utf-8")
+    path = scenario_file(folder, "base", data)
     return path
 
 
