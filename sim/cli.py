@@ -292,7 +292,11 @@ def _sweep(args: argparse.Namespace) -> int:
                 )
             vary[path.strip()] = values.strip()
     sweep = plan(args.file, vary, True if args.zip else None, _overrides(args))
-    _within_budget([(point.scenario, Path(args.file)) for point in sweep.points[:1]], args)
+    if sweep.points:  # each point is a run: the costliest must be within the budget
+        from sim.cost import estimate
+
+        costliest = max(sweep.points, key=lambda point: estimate(point.scenario).events)
+        _within_budget([(costliest.scenario, Path(args.file))], args)
     from sim.study_commands import sweep_command
 
     name = sweep.points[0].scenario.name if sweep.points else "sweep"

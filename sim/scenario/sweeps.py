@@ -23,6 +23,14 @@ MAX_POINTS = 10_000  # a sweep larger than this is a typing mistake more often t
 
 _QUANTITY = r"([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z%/µ]*)"
 _RANGE = re.compile(rf"^{_QUANTITY}\.\.{_QUANTITY}([x+]){_QUANTITY}$")
+_ONE = re.compile(rf"^\s*{_QUANTITY}\s*$")
+
+
+def number_and_unit(text: str) -> tuple[str, str] | None:
+    """``"100/s"`` as ``("100", "/s")``, ``"4"`` as ``("4", "")``; None if ``text`` is not a
+    number with an optional unit."""
+    match = _ONE.match(text.replace(" ", ""))
+    return None if match is None else (match.group(1), match.group(2))
 
 
 class SweepValueError(ValueError):
@@ -64,11 +72,12 @@ def _range(text: str) -> list[Any] | None:
             raise SweepValueError(f"{text!r}: more than {MAX_POINTS:,} values")
         value = value * by if how == "x" else value + by
     whole = not any(c in n for n in (start, stop, step) for c in ".eE")
-    return [_written(v, unit, whole) for v in values]
+    return [written_value(v, unit, whole) for v in values]
 
 
-def _written(value: Decimal, unit: str, whole: bool) -> Any:
-    """A range's value as a scenario file would hold it: a number, or text with its unit."""
+def written_value(value: Decimal, unit: str, whole: bool) -> Any:
+    """A value as a scenario file would hold it: a whole number, a decimal, or text with its
+    unit (``1.5ms``)."""
     if unit:
         text = format(value.normalize(), "f")
         return f"{text}{unit}"
@@ -163,4 +172,12 @@ class Sweep(BaseModel):
         return {path: values_of(written) for path, written in self.vary.items()}
 
 
-__all__ = ["MAX_POINTS", "Sweep", "SweepValueError", "points", "values_of"]
+__all__ = [
+    "MAX_POINTS",
+    "Sweep",
+    "SweepValueError",
+    "number_and_unit",
+    "points",
+    "values_of",
+    "written_value",
+]

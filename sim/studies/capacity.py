@@ -42,11 +42,11 @@ from sim.results import Results, StreamResult, write_scenario
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario, parse_value
 from sim.scenario.schema import Scenario
+from sim.scenario.sweeps import number_and_unit, written_value
 from sim.scenario.units import UnitError, format_time, parse_time
 from sim.studies.runner import Job, Runner
 
 _BOUND = re.compile(r"^\s*(mean|p50|p99)\s*(<=|<)\s*(\S+)\s*$")
-_QUANTITY = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*([A-Za-z%/µ]*)\s*$")
 
 
 # ----------------------------------------------------------------------------------- conditions
@@ -205,26 +205,23 @@ class Scale:
 
     @classmethod
     def of(cls, start: str, stop: str) -> tuple[Scale, Decimal, Decimal]:
-        first, last = _QUANTITY.match(start), _QUANTITY.match(stop)
+        first, last = number_and_unit(start), number_and_unit(stop)
         if first is None or last is None:
             raise ValueError(
                 f"--from {start!r} --to {stop!r}: numbers, with the same unit if any (4, 100/s, "
                 "0.5ms)"
             )
-        if first.group(2) != last.group(2) and first.group(2) and last.group(2):
+        if first[1] != last[1] and first[1] and last[1]:
             raise ValueError(f"--from {start!r} --to {stop!r}: give both in the same unit")
-        unit = first.group(2) or last.group(2)
-        low, high = Decimal(first.group(1)), Decimal(last.group(1))
+        unit = first[1] or last[1]
+        low, high = Decimal(first[0]), Decimal(last[0])
         if low >= high:
             raise ValueError(f"--from {start!r} must be below --to {stop!r}")
-        whole = not unit and "." not in first.group(1) + last.group(1)
+        whole = not unit and not any(c in first[0] + last[0] for c in ".eE")
         return cls(unit, whole), low, high
 
     def written(self, value: Decimal) -> Any:
-        if self.whole:
-            return int(value)
-        text = format(value.normalize(), "f")
-        return f"{text}{self.unit}" if self.unit else float(text)
+        return written_value(value, self.unit, self.whole)
 
     def middle(self, low: Decimal, high: Decimal, step: Decimal) -> Decimal:
         """Half-way, on the grid of ``step`` from ``low``."""
@@ -383,12 +380,12 @@ def check(
     if step is None:
         grain = Decimal(1) if scale.whole else (high - low) / 100
     else:
-        match = _QUANTITY.match(step)
-        if match is None or (match.group(2) and match.group(2) != scale.unit):
+        given = number_and_unit(step)
+        if given is None or (given[1] and given[1] != scale.unit):
             raise ValueError(
                 f"--step {step!r}: a number in the unit of --from ({scale.unit or 'none'})"
             )
-        grain = Decimal(match.group(1))
+        grain = Decimal(given[0])
         if grain <= 0:
             raise ValueError(f"--step {step!r}: above 0")
     base = load_scenario(source, overrides)
@@ -491,4 +488,4 @@ def search(
     )
 
 
-__all__ = ["Capacity", "Condition", "Probe", "ScenarioError", "search"]
+__all__ = ["Capacity", "Condition", "Judged", "Probe", "Scale", "check", "figure_text", "search"]
