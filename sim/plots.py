@@ -292,6 +292,10 @@ def sweep_plot(
     keys = rows or list(
         dict.fromkeys(zip(frame.machine, frame.stream, frame.subscriber, strict=True))
     )
+    if rows is None:  # rows without the figure (no deadline, nothing delivered) have no panel
+        shown = frame[frame[figure].notna()]
+        drawn = set(zip(shown.machine, shown.stream, shown.subscriber, strict=True))
+        keys = [key for key in keys if key in drawn] or keys
     fig, panels = _panels(len(keys), axes, legend_room=0.5)
     latency = figure.startswith("latency_")
     scale = 1e3 if latency else 1.0
@@ -309,7 +313,7 @@ def sweep_plot(
             order = np.argsort(positions, kind="stable")
             xs = positions[order]
             ys = part[figure].to_numpy(dtype=float)[order] * scale
-            label = f"{by}={group}" if group is not None else key[0]
+            label = f"{by.split('.')[-1]}={group}" if group is not None else key[0]
             panel.plot(xs, ys, marker="o", color=f"C{number}", label=label, linewidth=1.4)
             if figure in _SWEPT:
                 low, high, _ = _SWEPT[figure]
@@ -334,7 +338,10 @@ def sweep_plot(
         panel.set_ylabel(_SWEPT[figure][2] if figure in _SWEPT else figure)
         panel.grid(True, alpha=0.3)
     _one_legend(fig, panels, len(keys))
-    fig.suptitle(f"{figure} against {x} (bands: 95 % intervals of the replications)", fontsize=10)
+    if axes is None:  # room for the title and the legend under a single panel
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(max(width, 7.0), height)
+    fig.suptitle(f"{figure} against {x}\n(bands: 95 % intervals of the replications)", fontsize=9)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig
 

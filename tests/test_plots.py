@@ -54,3 +54,49 @@ def test_bars_carry_the_replications_intervals() -> None:
     (segments,) = [c for c in axis.collections if len(c.get_segments()) == 1]
     (segment,) = segments.get_segments()
     assert segment[0][1] == pytest.approx(low * 1e3) and segment[1][1] == pytest.approx(high * 1e3)
+
+
+def test_a_sweep_plot_draws_each_group_its_band_and_the_target() -> None:
+    """A sweep table of two rows x two TDD patterns x three counts: one panel per row that has
+    the figure, one line per pattern through its points in ms in count order (quantities and text
+    placed as numbers or evenly), the replications' interval as the band, the deadline marked."""
+    import pandas as pd
+
+    from sim.plots import sweep_plot
+
+    records = []
+    for pattern, base in (("DDDSU", 0.004), ("DSUUU", 0.003)):
+        for count in (16, 4, 8):  # out of order: the line follows the counts
+            for subscriber, deadline in (("scada", 0.010), ("historian", None)):
+                p99 = base + count * 1e-4
+                records.append(
+                    {
+                        "machines.robot.count": count,
+                        "networks.cell.tdd_pattern": pattern,
+                        "point": 0,
+                        "machine": "robot",
+                        "stream": "joints",
+                        "subscriber": subscriber,
+                        "latency_p99_s": p99 if deadline else None,
+                        "latency_p99_ci95_low_s": p99 - 5e-4,
+                        "latency_p99_ci95_high_s": p99 + 5e-4,
+                        "deadline_s": deadline,
+                    }
+                )
+    fig = sweep_plot(pd.DataFrame(records), "latency_p99_s")
+    (panel,) = [axis for axis in fig.axes if axis.get_visible()]  # historian has no p99 here
+    assert panel.get_title() == "robot/joints -> scada"
+    lines = {line.get_label(): line for line in panel.get_lines()}
+    assert set(lines) == {"tdd_pattern=DDDSU", "tdd_pattern=DSUUU", "deadline"}
+    np.testing.assert_allclose(lines["tdd_pattern=DDDSU"].get_xdata(), [4, 8, 16])
+    np.testing.assert_allclose(lines["tdd_pattern=DDDSU"].get_ydata(), [4.4, 4.8, 5.6])
+    np.testing.assert_allclose(lines["tdd_pattern=DSUUU"].get_ydata(), [3.4, 3.8, 4.6])
+    np.testing.assert_allclose(lines["deadline"].get_ydata(), [10.0, 10.0])
+    (band, _) = panel.collections
+    vertices = band.get_paths()[0].vertices
+    assert vertices[:, 1].min() == pytest.approx(4.4 - 0.5) and vertices[
+        :, 1
+    ].max() == pytest.approx(5.6 + 0.5)
+    fig = sweep_plot(pd.DataFrame(records), "latency_p99_s", x="networks.cell.tdd_pattern")
+    (panel,) = [axis for axis in fig.axes if axis.get_visible()]
+    assert [t.get_text() for t in panel.get_xticklabels()] == ["DDDSU", "DSUUU"]
