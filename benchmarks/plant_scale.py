@@ -1,0 +1,126 @@
+"""Cost per message and peak memory against plant size: the N-machine plant of issue 13.
+
+Usage::
+
+    python benchmarks/plant_scale.py [--machines 10,100,1000,10000] [--duration 10s]
+        [--json OUT]
+
+The plant: N machines, each publishing 100 B every 100 ms (10 Hz, a random phase, QoS 0) across
+one switched 1 GbE network of three hops to one broker, with one subscriber beside it; no host
+stacks, no cross traffic. Each N runs in a fresh subprocess (one replication, no warm-up), so that
+peak memory is that run's alone. Reported per N:
+
+- CPU us per message: the process's CPU time (``time.process_time``) of ``run_scenario``
+  (building the plant, the run, the conservation check and the summary), over the messages
+  published (N x 10 Hz x the duration);
+- messages per second of wall time;
+- peak RSS: Linux ``VmHWM`` of the subprocess (the interpreter and imports included), and its
+  value before the run.
+
+A benchmark, not a test: it asserts nothing, and its figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MiB = 1024.0 * 1024.0
+
+
+def plant(machines: int, duration: str) -> dict[str, Any]:
+    """The scenario mapping of the N-machine plant."""
+    return {
+        "name": f"plant-{machines}",
+        "duration": duration,
+        "seed": 1,
+        "networks": {"lan": {"kind": "ethernet", "hops": 3, "rate": "1Gbps"}},
+        "brokers": {"b": {"host": "none"}},
+        "machines": {
+            "m": {
+                "count": machines,
+                "network": "lan",
+                "broker": "b",
+                "host": "none",
+                "streams": {"s": {"topic": "m/{id}", "every": "100ms", "payload": "100B"}},
+            }
+        },
+        "subscribers": {"sink": {"broker": "b", "topics": ["m/#"], "host": "none"}},
+    }
+
+
+def child(machines: int, duration: str) -> None:
+    """Run the plant once in this process and print its figures as JSON."""
+    from benchmarks.run_benchmarks import peak_rss
+    from sim.engine import run_scenario
+    from sim.scenario.schema import Scenario
+
+    scenario = Scenario.model_validate(plant(machines, duration))
+    before = peak_rss()
+    cpu, wall = time.process_time(), time.perf_counter()
+    results = run_scenario(scenario, keep_samples=False)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    messages = machines * 10 * scenario.duration
+    (row,) = results.streams
+    print(
+        json.dumps(
+            {
+                "machines": machines,
+                "duration_s": scenario.duration,
+                "messages": messages,
+                "delivered": row.delivered,
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "cpu_us_per_message": 1e6 * cpu / messages,
+                "messages_per_s": messages / wall,
+                "peak_rss_mib": peak_rss() / MiB,
+                "rss_before_mib": before / MiB,
+            }
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--machines", default="10,100,1000,10000")
+    parser.add_argument("--duration", default="10s")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        child(args.child, args.duration)
+        return 0
+    figures = []
+    print(
+        f"N machines x 10 Hz x 100 B, QoS 0, 3-hop 1 GbE, {args.duration} simulated, event engine"
+    )
+    print(f"{'N':>7} {'messages':>10} {'CPU us/msg':>11} {'msg/s':>10} {'peak RSS':>10}")
+    for machines in (int(n) for n in args.machines.split(",")):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(machines), "--duration", args.duration],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figure = json.loads(done.stdout)
+        figures.append(figure)
+        print(
+            f"{machines:>7,} {figure['messages']:>10,.0f} {figure['cpu_us_per_message']:>11.1f} "
+            f"{figure['messages_per_s']:>10,.0f} {figure['peak_rss_mib']:>7.0f} MiB"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
