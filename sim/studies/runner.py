@@ -137,16 +137,20 @@ class Runner:
         try:
             self.executor.run(tasks, done, fraction)
         except KeyboardInterrupt:
-            left = total - finished[0]
-            if self.store is not None and finished[0]:
+            store = self.store
+            # what the store holds, not the count of finished calls: Ctrl-C may land between a
+            # result's file being written and its being counted
+            saved = sum(task.key in store for task in tasks) if store is not None else 0
+            if store is not None and saved:
                 kept = (
-                    f"the {finished[0]} results are kept in {self.store.folder} and the same "
-                    f"command computes only the other {left}"
+                    f"the {saved} results are kept in {store.folder} and the same command "
+                    f"computes only the other {total - saved}"
                 )
             else:
                 kept = "nothing was kept"
             raise StudyInterrupted(
-                f"interrupted after {finished[0]} of {total} tasks; {kept}"
+                f"interrupted after {saved if store is not None else finished[0]} of {total} "
+                f"tasks; {kept}"
             ) from None
 
 
