@@ -247,29 +247,25 @@ def _capacity(args: argparse.Namespace) -> int:
         condition = Condition.parse(args.until, args.rows)
     except ValueError as error:
         raise ScenarioError(f"--until: {error}", file=COMMAND_LINE_FILE) from None
-    base = load_scenario(args.file, _overrides(args))
     try:
-        check(
+        plan = check(
             Path(args.file), args.grow, args.from_, args.to, args.step, condition, _overrides(args)
         )
     except ValueError as error:
         raise ScenarioError(str(error), file=COMMAND_LINE_FILE) from None
-    out = prepare(Path(args.out) if args.out else inside(Path("results"), f"capacity-{base.name}"))
+    default = inside(Path("results"), f"capacity-{plan.base.name}")
+    out = prepare(Path(args.out) if args.out else default)
     with _executor(args) as executor:
         try:
             return capacity_command(
-                Path(args.file),
-                args.grow,
+                plan,
                 args.from_,
                 args.to,
                 out,
                 _printer(args),
                 executor,
-                condition,
-                args.step,
                 args.replications,
                 args.max_replications,
-                _overrides(args),
                 report=args.report,
             )
         except ValueError as error:

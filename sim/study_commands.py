@@ -24,7 +24,7 @@ from sim.report import (
     task_progress,
     titled_table,
 )
-from sim.studies.capacity import Condition, Probe, figure_text, search
+from sim.studies.capacity import Plan, Probe, figure_text, search_plan
 from sim.studies.executor import Executor
 from sim.studies.runner import Runner
 from sim.studies.store import Store
@@ -43,16 +43,14 @@ def _lines(sweep: Sweep, compact: bool, rows: str = "*") -> tuple[list[str], lis
     headers = [".".join(p.split(".")[-keep:]) for p in sweep.parameters]
     headers.append("machine/stream -> subscriber")
     headers += [figure.header or figure.column for figure in figures]
-    lines = []
-    for point in sweep.points:
-        if point.results is None:
-            continue
-        for row in point.results.streams:
-            if not row.matches(rows):
-                continue
-            label = f"{row.machine}/{row.stream} -> {row.subscriber}"
-            values = [str(point.values[p]) for p in sweep.parameters]
-            lines.append([*values, label, *(figure.text(row) for figure in figures)])
+    lines = [
+        [
+            *(str(point.values[p]) for p in sweep.parameters),
+            f"{row.machine}/{row.stream} -> {row.subscriber}",
+            *(figure.text(row) for figure in figures),
+        ]
+        for point, row in sweep.rows(rows)
+    ]
     return headers, lines
 
 
@@ -138,7 +136,7 @@ def _probe_line(probe: Probe) -> str:
         probe.verdict, "[yellow]inconclusive[/yellow]"
     )
     if probe.refused:
-        return f"  {probe.value}: {word} (refused: {probe.refused.split(': ', 1)[-1]})"
+        return f"  {probe.value}: {word} (refused: {probe.refusal})"
     failing = probe.failing()
     shown = failing[0] if failing else probe.judged[0]
     interval = (
@@ -155,23 +153,21 @@ def _probe_line(probe: Probe) -> str:
 
 
 def capacity_command(
-    source: Path,
-    path: str,
+    plan: Plan,
     start: str,
     stop: str,
     out: Path,
     printer: Printer,
     executor: Executor,
-    condition: Condition,
-    step: str | None,
     replications: int | None,
     max_replications: int,
-    overrides: dict[str, object],
     report: bool = False,
 ) -> int:
-    """``factory5g capacity``: probe, bracket and bisect; print each probe and the limit."""
+    """``factory5g capacity``: probe, bracket and bisect as ``plan`` says (``start`` and
+    ``stop`` as written); print each probe and the limit."""
+    condition = plan.condition
     printer.note(
-        f"[bold]capacity[/bold] of {source}: {path} from {start} to {stop} until "
+        f"[bold]capacity[/bold] of {plan.source}: {plan.path} from {start} to {stop} until "
         f"{condition.text} (rows {condition.rows}), on {executor.describe()}"
     )
     store = Store(out / "store")
@@ -182,19 +178,7 @@ def capacity_command(
         def heard(probe: Probe) -> None:
             printer.note(_probe_line(probe))
 
-        found = search(
-            source,
-            path,
-            start,
-            stop,
-            runner,
-            condition,
-            step=step,
-            replications=replications,
-            max_replications=max_replications,
-            overrides=overrides,
-            on_probe=heard,
-        )
+        found = search_plan(plan, runner, replications, max_replications, on_probe=heard)
     wall = time.perf_counter() - start_time
     written = found.write(out)
     if report:

@@ -29,7 +29,7 @@ import math
 import os
 import re
 import types
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
@@ -388,23 +388,57 @@ def load_scenario(
     ``overrides`` (top-level keys such as ``seed``, ``replications``, ``duration``) apply on top of
     the merged file before validation; a value of ``None`` there means "not given". ``duration``
     may be a string with a unit or a number of seconds. ``point`` sets fields by their dotted
-    paths (:mod:`sim.scenario.paths`), as a sweep does; a problem with one of them says so.
+    paths (:mod:`sim.scenario.paths`), as a sweep does; a problem with one of them says so. A
+    point is one run: the file's ``sweep:`` block does not carry over to it.
     """
     path = Path(path)
-    loaded = _load_chain(path)
-    top = _display(path)
+    return _validated(_load_chain(path), _display(path), overrides, point)
+
+
+def load_points(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None,
+    points: Sequence[Mapping[str, Any]],
+) -> list[Scenario]:
+    """:func:`load_scenario` at each of ``points``, the file read once; one
+    :class:`ScenarioError` lists the problems of every point (each said once)."""
+    path = Path(path)
+    loaded, top = _load_chain(path), _display(path)
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for point in points:
+        try:
+            scenarios.append(_validated(loaded, top, overrides, point))
+        except ScenarioError as error:
+            problems.extend(p for p in error.problems if p not in problems)
+    if problems:
+        raise ScenarioError(problems=problems)
+    return scenarios
+
+
+def _validated(
+    loaded: _Loaded,
+    top: str,
+    overrides: Mapping[str, Any] | None,
+    point: Mapping[str, Any] | None,
+) -> Scenario:
+    """The scenario of a file's merged mapping, with ``overrides`` and ``point`` applied."""
     data = loaded.data
     sources = list(loaded.sources)
     given = _overrides(overrides)
     if given:
         data = merge(data, given)
         sources.insert(0, (COMMAND_LINE, given))
+    if point is not None:
+        if not given:  # merge made a copy already; else the loaded mapping serves other points
+            data = _copy(data)
+        data.pop("sweep", None)
     for field_path, value in (point or {}).items():
         try:
             keys = locate(data, field_path)
         except PathError as error:
             raise ScenarioError(str(error), file=top, path=field_path) from None
-        data = assign(data, keys, value)
+        assign(data, keys, _copy(value))
         sources.insert(0, (f"{SWEPT}{field_path}={_show(value)}", nested(keys, value)))
     try:
         scenario = Scenario.model_validate(data)

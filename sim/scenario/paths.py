@@ -65,16 +65,12 @@ def locate(data: Mapping[str, Any], path: str) -> list[Any]:
     return keys
 
 
-def assign(data: Mapping[str, Any], keys: list[Any], value: Any) -> dict[str, Any]:
-    """A copy of ``data`` with the value at ``keys`` (from :func:`locate`) replaced by ``value``."""
-    import copy
-
-    result: dict[str, Any] = copy.deepcopy(dict(data))
-    node: Any = result
+def assign(data: dict[str, Any], keys: list[Any], value: Any) -> None:
+    """Set the value at ``keys`` (from :func:`locate`) in ``data`` itself to ``value``."""
+    node: Any = data
     for key in keys[:-1]:
         node = node[key]
-    node[keys[-1]] = copy.deepcopy(value)
-    return result
+    node[keys[-1]] = value
 
 
 def nested(keys: list[Any], value: Any) -> dict[Any, Any]:

@@ -244,6 +244,11 @@ class Probe:
     scenario: Scenario | None = field(repr=False)
     refused: str = ""  # why the scenario at this value does not validate
 
+    @property
+    def refusal(self) -> str:
+        """Why the scenario at this value does not validate, without the file's name."""
+        return self.refused.split(": ", 1)[-1]
+
     def failing(self) -> list[Judged]:
         return [j for j in self.judged if j.verdict != "pass"]
 
@@ -351,7 +356,7 @@ def _figures(probe: Probe) -> str:
 def _why(probe: Probe) -> str:
     """What fails at a probe that does not pass."""
     if probe.refused:
-        return f": the scenario is refused there ({probe.refused.split(': ', 1)[-1]})"
+        return f": the scenario is refused there ({probe.refusal})"
     failing = probe.failing()
     if not failing:
         return ""
@@ -365,6 +370,26 @@ def _why(probe: Probe) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A capacity search checked before it runs: the grown field, its values and step, the
+    condition, and the base scenario (validated, and valid at the first value)."""
+
+    source: Path
+    path: str
+    scale: Scale
+    low: Decimal
+    high: Decimal
+    grain: Decimal
+    condition: Condition
+    base: Scenario = field(repr=False)
+    overrides: dict[str, Any] | None = None
+
+    def point(self, value: Decimal) -> dict[str, Any]:
+        """The fields a probe at ``value`` sets: the grown one and the condition's."""
+        return {**self.condition.changes(self.base), self.path: self.scale.written(value)}
+
+
 def check(
     source: Path,
     path: str,
@@ -373,9 +398,9 @@ def check(
     step: str | None,
     condition: Condition,
     overrides: dict[str, Any] | None,
-) -> tuple[Scale, Decimal, Decimal, Decimal]:
-    """The search's values (scale, ends, step), after checking that the range can be read and
-    that the scenario validates at its start; a ValueError or ScenarioError otherwise."""
+) -> Plan:
+    """The search's plan, after checking that the range can be read and that the scenario
+    validates at its start; a ValueError or ScenarioError otherwise."""
     scale, low, high = Scale.of(start, stop)
     if step is None:
         grain = Decimal(1) if scale.whole else (high - low) / 100
@@ -389,8 +414,9 @@ def check(
         if grain <= 0:
             raise ValueError(f"--step {step!r}: above 0")
     base = load_scenario(source, overrides)
-    load_scenario(source, overrides, point={**condition.changes(base), path: scale.written(low)})
-    return scale, low, high, grain
+    plan = Plan(Path(source), path, scale, low, high, grain, condition, base, overrides)
+    load_scenario(source, overrides, point=plan.point(low))
+    return plan
 
 
 def search(
@@ -407,65 +433,69 @@ def search(
     on_probe: Any = None,
 ) -> Capacity:
     """Search ``path`` over ``[start, stop]`` (texts with units, as the command line gives them)."""
-    source = Path(source)
-    condition = condition or Condition()
-    scale, low, high, grain = check(source, path, start, stop, step, condition, overrides)
-    base = load_scenario(source, overrides)
-    changes = condition.changes(base)
-    first = replications or max(base.replications, 2 if condition.statistic else 1)
+    plan = check(Path(source), path, start, stop, step, condition or Condition(), overrides)
+    return search_plan(plan, runner, replications, max_replications, on_probe)
+
+
+def search_plan(
+    plan: Plan,
+    runner: Runner,
+    replications: int | None = None,
+    max_replications: int = 16,
+    on_probe: Any = None,
+) -> Capacity:
+    """Probe, bracket and bisect as :func:`check` planned."""
+    condition, scale, grain = plan.condition, plan.scale, plan.grain
+    first = replications or max(plan.base.replications, 2 if condition.statistic else 1)
     cap = max(first, max_replications)
     probes: dict[Decimal, Probe] = {}
     order: list[Probe] = []
 
-    def probe(value: Decimal) -> Probe:
-        if value in probes:
-            return probes[value]
-        written = scale.written(value)
-        try:
-            scenario = load_scenario(source, overrides, point={**changes, path: written})
-        except ScenarioError as error:
-            if not order:
-                raise  # the first probe: the study itself is wrong
-            # beyond what a planner could configure (a cell's configured grants overbooked):
-            # the limit is here
-            refused = Judged("scenario", "fail", "validity", None, None, None, None)
-            found = Probe(written, "fail", 0, [refused], None, None, str(error))
-            probes[value] = found
-            order.append(found)
-            if on_probe is not None:
-                on_probe(found)
-            return found
-        scenario = scenario.model_copy(update={"sweep": None})
-        count = first
-        while True:
-            trial = scenario.model_copy(update={"replications": count})
-            (results,) = runner.run([Job(trial, f"probe {path}={written}")])
-            verdict, judged = condition.judge(results)
-            if verdict != "inconclusive" or count >= cap:
-                break
-            count = min(cap, count * 2)
-        found = Probe(written, verdict, count, judged, results, trial)
+    def decided(value: Decimal, found: Probe) -> Probe:
         probes[value] = found
         order.append(found)
         if on_probe is not None:
             on_probe(found)
         return found
 
+    def probe(value: Decimal) -> Probe:
+        if value in probes:
+            return probes[value]
+        written = scale.written(value)
+        try:
+            scenario = load_scenario(plan.source, plan.overrides, point=plan.point(value))
+        except ScenarioError as error:
+            if not order:
+                raise  # the first probe: the study itself is wrong
+            # beyond what a planner could configure (a cell's configured grants overbooked):
+            # the limit is here
+            refused = Judged("scenario", "fail", "validity", None, None, None, None)
+            return decided(value, Probe(written, "fail", 0, [refused], None, None, str(error)))
+        count = first
+        while True:
+            trial = scenario.model_copy(update={"replications": count})
+            (results,) = runner.run([Job(trial, f"probe {plan.path}={written}")])
+            verdict, judged = condition.judge(results)
+            if verdict != "inconclusive" or count >= cap:
+                break
+            count = min(cap, count * 2)
+        return decided(value, Probe(written, verdict, count, judged, results, trial))
+
     passing: Decimal | None = None
     failing: Decimal | None = None
-    if probe(low).verdict != "pass":
-        failing = low
+    if probe(plan.low).verdict != "pass":
+        failing = plan.low
     else:
-        passing = low
+        passing = plan.low
         while failing is None:
-            following = min(high, passing * 2) if passing > 0 else high
+            following = min(plan.high, passing * 2) if passing > 0 else plan.high
             if scale.whole:
                 following = following.to_integral_value(rounding=ROUND_FLOOR)
             if following <= passing:
-                following = min(high, passing + grain)
+                following = min(plan.high, passing + grain)
             if probe(following).verdict == "pass":
                 passing = following
-                if following >= high:
+                if following >= plan.high:
                     break
             else:
                 failing = following
@@ -478,8 +508,8 @@ def search(
             else:
                 failing = middle
     return Capacity(
-        source,
-        path,
+        plan.source,
+        plan.path,
         condition,
         order,
         probes[passing] if passing is not None else None,
@@ -488,4 +518,15 @@ def search(
     )
 
 
-__all__ = ["Capacity", "Condition", "Judged", "Probe", "Scale", "check", "figure_text", "search"]
+__all__ = [
+    "Capacity",
+    "Condition",
+    "Judged",
+    "Plan",
+    "Probe",
+    "Scale",
+    "check",
+    "figure_text",
+    "search",
+    "search_plan",
+]

@@ -15,7 +15,7 @@ from sim.engine import merge_replications
 from sim.results import Results
 from sim.scenario.schema import Scenario
 from sim.studies.executor import Executor, InProcess, Task
-from sim.studies.store import Replication, Store, decode, task_key
+from sim.studies.store import Store, decode, task_key
 
 # (tasks finished, tasks to compute, fraction of the running one) as the tasks advance
 TaskProgress = Callable[[int, int, float], None]
@@ -56,63 +56,56 @@ class Runner:
 
         keys: list[list[str]] = []
         tasks: dict[str, Task] = {}
-        found: dict[str, bytes | None] = {}
         cost: dict[str, float] = {}
-        for job in jobs:
+        owners: dict[str, list[int]] = {}  # a task's key -> the jobs waiting for it
+        stored: set[str] = set()
+        for i, job in enumerate(jobs):
             own = []
             events = estimate(job.scenario).events / job.scenario.replications
             for replication in range(job.scenario.replications):
                 key = task_key(job.scenario, replication)
                 own.append(key)
-                if key in tasks or key in found:
+                if key in tasks:
+                    owners[key].append(i)
+                elif key in stored:
                     continue
-                if self.store is not None and self.store.get(key) is not None:
-                    found[key] = None  # read again when merged: the store holds it
+                elif self.store is not None and key in self.store:
+                    stored.add(key)
                     self.reused += key not in self._computed_keys
                 else:
                     label = f"{job.label}, replication {replication + 1}"
                     tasks[key] = Task(job.scenario, replication, key, label)
                     cost[key] = events
+                    owners[key] = [i]
             keys.append(own)
+        # without a store, a computed replication waits here until its job is merged
+        memory: dict[str, bytes] = {}
+        missing = [set(own) - stored for own in keys]
         merged: dict[int, Results] = {}
-        waiting = {i: set(own) - set(found) for i, own in enumerate(keys)}
-
-        def replication(key: str) -> Replication:
-            data = found[key]
-            if data is None:
-                assert self.store is not None
-                data = self.store.path(key).read_bytes()
-            return decode(data)
 
         def merge(i: int) -> None:
-            job = jobs[i]
-            own = keys[i]
-            replications = [replication(key) for key in own]
-            merged[i] = merge_replications(job.scenario, replications, self.keep_samples)
-            if self.store is not None:
-                for key in own:
-                    found[key] = None
+            replications = [
+                decode(memory[key]) if key in memory else self.store.load(key)  # type: ignore[union-attr]
+                for key in keys[i]
+            ]
+            merged[i] = merge_replications(jobs[i].scenario, replications, self.keep_samples)
 
-        def arrived(key: str) -> None:
-            for i, missing in waiting.items():
-                if key in missing:
-                    missing.discard(key)
-                    if not missing and i not in merged:
-                        merge(i)
+        def arrived(key: str, data: bytes) -> None:
+            if self.store is None:
+                memory[key] = data
+            for i in owners[key]:
+                missing[i].discard(key)
+                if not missing[i]:
+                    merge(i)
 
         ordered = sorted(tasks.values(), key=lambda task: -cost[task.key])
-        self._compute(ordered, found, arrived)
+        self._compute(ordered, arrived)
         for i in range(len(jobs)):
             if i not in merged:
                 merge(i)
         return [merged[i] for i in range(len(jobs))]
 
-    def _compute(
-        self,
-        tasks: list[Task],
-        found: dict[str, bytes | None],
-        arrived: Callable[[str], None],
-    ) -> None:
+    def _compute(self, tasks: list[Task], arrived: Callable[[str, bytes], None]) -> None:
         total = len(tasks)
         finished = [0]
 
@@ -122,13 +115,11 @@ class Runner:
 
         def done(task: Task, data: bytes) -> None:
             if self.store is not None:
-                self.store.put(task.key, data)
-            # with a store, only the key is kept until the merge reads it back (bounded memory)
-            found[task.key] = None if self.store is not None else data
+                self.store.put(task.key, data)  # read back when its job is merged
             self._computed_keys.add(task.key)
             finished[0] += 1
             self.computed += 1
-            arrived(task.key)
+            arrived(task.key, data)
             if self.progress is not None:
                 self.progress(finished[0], total, 0.0)
 

@@ -133,20 +133,17 @@ class Store:
         return self.folder / key[:2] / f"{key}.npz"
 
     def __contains__(self, key: str) -> bool:
-        return self.path(key).is_file()
+        """Whether a whole result is stored under ``key``. Writes are atomic, so a file is cut
+        short only by damage from outside; its zip directory, at the end, is then missing."""
+        try:
+            with zipfile.ZipFile(self.path(key)) as stored:
+                return "meta.npy" in stored.namelist()
+        except (OSError, zipfile.BadZipFile):
+            return False
 
-    def get(self, key: str) -> bytes | None:
-        """The stored bytes of ``key``, or None (also for a file cut short by a crash)."""
-        path = self.path(key)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            decode(data)
-        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile):
-            return None  # written only part-way; computed again
-        return data
+    def load(self, key: str) -> Replication:
+        """The replication stored under ``key`` (one :func:`__contains__` said is there)."""
+        return decode(self.path(key).read_bytes())
 
     def put(self, key: str, data: bytes) -> Path:
         """Save ``data`` under ``key``, atomically: a reader sees the whole file or none."""

@@ -20,14 +20,15 @@ What a sweep writes into its folder:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sim.outputs import csv_text, json_text
-from sim.results import CSV_COLUMNS, Results, write_scenario
+from sim.results import CSV_COLUMNS, Results, StreamResult, write_scenario
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.loader import load_scenario
+from sim.scenario.loader import load_points, load_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.sweeps import SweepValueError, points, values_of
 from sim.studies.runner import Job, Runner
@@ -74,19 +75,22 @@ class Sweep:
             point.results = results
         return self
 
+    def rows(self, rows: str = "*") -> Iterator[tuple[Point, StreamResult]]:
+        """Each point that ran with each of its rows matching the glob ``rows``, in order."""
+        for point in self.points:
+            if point.results is not None:
+                for row in point.results.streams:
+                    if row.matches(rows):
+                        yield point, row
+
     def records(self, rows: str = "*") -> list[dict[str, Any]]:
         """The tidy table: one mapping per point x row (those matching the glob ``rows``), the
         swept fields first."""
         records = []
-        for point in self.points:
-            if point.results is None:
-                continue
-            for row in point.results.streams:
-                if not row.matches(rows):
-                    continue
-                targets = row.requirement or {}
-                required = {f"required_{name}": targets.get(name) for name in TARGETS}
-                records.append({**point.values, "point": point.index, **row.csv_row(), **required})
+        for point, row in self.rows(rows):
+            targets = row.requirement or {}
+            required = {f"required_{name}": targets.get(name) for name in TARGETS}
+            records.append({**point.values, "point": point.index, **row.csv_row(), **required})
         return records
 
     @property
@@ -116,10 +120,13 @@ class Sweep:
                 for p in self.points
             ],
         }
+        import pandas as pd
+
+        records = self.records()
         written = [out / "sweep.json", out / "sweep.csv", out / "sweep.parquet"]
         written[0].write_text(json_text(index), encoding="utf-8")
-        written[1].write_text(csv_text(self.records(), self.columns), encoding="utf-8", newline="")
-        _parquet(self.to_dataframe(), written[2])
+        written[1].write_text(csv_text(records, self.columns), encoding="utf-8", newline="")
+        _parquet(pd.DataFrame(records, columns=self.columns), written[2])
         return written
 
 
@@ -167,18 +174,11 @@ def plan(
         combos = points(fields, bool(zipped))
     except SweepValueError as error:
         raise ScenarioError(str(error), file=shown) from None
-    swept: list[Point] = []
-    for index, values in enumerate(combos):
-        try:
-            scenario = load_scenario(path, overrides, point=values)
-        except ScenarioError as error:
-            for problem in error.problems:
-                if problem not in problems:
-                    problems.append(problem)
-            continue
-        swept.append(Point(index, values, scenario.model_copy(update={"sweep": None})))
-    if problems:
-        raise ScenarioError(problems=problems)
+    scenarios = load_points(path, overrides, combos)
+    swept = [
+        Point(index, values, scenario)
+        for index, (values, scenario) in enumerate(zip(combos, scenarios, strict=True))
+    ]
     return Sweep(path, fields, bool(zipped), swept)
 
 
