@@ -36,6 +36,13 @@ def compare_files(baseline: str | Path, *upgrades: str | Path, **overrides: Any)
     return Comparison(runs[0], runs[1:])
 
 
+def _store(out: str | Path | None) -> Any:
+    """The results store under ``out``, or None (nothing kept) without one."""
+    from sim.studies.store import Store
+
+    return Store(Path(out) / "store") if out is not None else None
+
+
 def sweep(
     path: str | Path,
     vary: dict[str, Any] | None = None,
@@ -55,16 +62,11 @@ def sweep(
     """
     from sim.studies.executor import executor
     from sim.studies.runner import Runner
-    from sim.studies.store import Store
     from sim.studies.sweep import plan
 
     planned = plan(path, vary, zip or None, overrides or None)
-    chosen = executor(workers, scheduler)
-    try:
-        store = Store(Path(out) / "store") if out is not None else None
-        planned.run(Runner(chosen, store))
-    finally:
-        chosen.close()
+    with executor(workers, scheduler) as chosen:
+        planned.run(Runner(chosen, _store(out)))
     if out is not None:
         planned.write(Path(out))
     return planned.to_dataframe()
@@ -92,25 +94,20 @@ def capacity(
     from sim.studies.capacity import Condition, search
     from sim.studies.executor import executor
     from sim.studies.runner import Runner
-    from sim.studies.store import Store
 
-    chosen = executor(workers, scheduler)
-    try:
-        store = Store(Path(out) / "store") if out is not None else None
+    with executor(workers, scheduler) as chosen:
         found = search(
             path,
             grow,
             str(start),
             str(stop),
-            Runner(chosen, store),
+            Runner(chosen, _store(out)),
             Condition.parse(until, rows),
             step=None if step is None else str(step),
             replications=replications,
             max_replications=max_replications,
             overrides=overrides or None,
         )
-    finally:
-        chosen.close()
     if out is not None:
         found.write(Path(out))
     return found

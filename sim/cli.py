@@ -190,10 +190,8 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         chosen = executor(args.workers, args.scheduler)
     except ClusterError as error:
         raise OutputError(f"--scheduler: {error}") from None
-    try:
+    with chosen:
         yield chosen
-    finally:
-        chosen.close()
 
 
 def _run(args: argparse.Namespace) -> int:

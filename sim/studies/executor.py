@@ -81,7 +81,20 @@ class Executor(Protocol):
     def describe(self) -> str: ...
 
 
-class InProcess:
+class _Closing:
+    """An executor used in a ``with`` block is closed at its end."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class InProcess(_Closing):
     """The tasks one after another in this process."""
 
     workers = 1
@@ -90,14 +103,11 @@ class InProcess:
         for task in tasks:
             done(task, _result(task, simulate(task.scenario, task.replication, fraction)))
 
-    def close(self) -> None:
-        pass
-
     def describe(self) -> str:
         return "in this process"
 
 
-class DaskExecutor:
+class DaskExecutor(_Closing):
     """The tasks on Dask distributed workers: a new ``LocalCluster`` or an existing scheduler."""
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
