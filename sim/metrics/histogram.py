@@ -5,9 +5,9 @@ Layout: HdrHistogram's log-linear buckets (G. Tene, HdrHistogram, hdrhistogram.o
 numpy. A positive value ``v`` falls in octave ``e = floor(log2(v / lowest))`` and, within it, in
 one of ``2**bits`` equal sub-buckets; every bucket's width is at most ``2**-bits`` of its lower
 edge, so reporting a bucket's midpoint is within a relative error of ``2**-(bits + 1)`` of any
-value in it (``bits = 7``: 0.39 %). Values below ``lowest`` (1 ns by default) are counted in the
-first bucket, exact zeros included, and reported to within ``lowest``; values above ``highest``
-are refused rather than clipped.
+value in it (``bits = 7``: 0.39 %). Values below ``lowest`` (1 ns by default), exact zeros
+included, have a bucket of their own, ``[0, lowest)``, and are reported to within ``lowest / 2``;
+values above ``highest`` are refused rather than clipped.
 
 Why this and not a sketch library: the error bound is a fixed relative one, like DDSketch's
 (Masson et al., VLDB 2019), but the buckets are fixed in advance, so two histograms merge by adding
@@ -37,7 +37,7 @@ class LatencyHistogram:
         self.lowest = lowest
         self.highest = highest
         octaves = math.ceil(math.log2(highest / lowest)) + 1
-        self.counts = np.zeros(octaves << bits, dtype=np.int64)
+        self.counts = np.zeros(1 + (octaves << bits), dtype=np.int64)  # bucket 0: below lowest
         self.total = 0
         self.sum = 0.0
         self.minimum = math.inf
@@ -49,17 +49,20 @@ class LatencyHistogram:
         return 2.0 ** -(self.bits + 1)
 
     def _index(self, values: np.ndarray) -> np.ndarray:
-        scaled = np.maximum(values / self.lowest, 1.0)
-        mantissa, exponent = np.frexp(
-            scaled
-        )  # scaled = mantissa * 2**exponent, mantissa in [0.5, 1)
+        scaled = values / self.lowest
+        # scaled = mantissa * 2**exponent, mantissa in [0.5, 1)
+        mantissa, exponent = np.frexp(np.maximum(scaled, 1.0))
         octave = exponent - 1
         sub = np.floor((mantissa * 2.0 - 1.0) * (1 << self.bits)).astype(np.int64)
-        return (octave.astype(np.int64) << self.bits) + np.minimum(sub, (1 << self.bits) - 1)
+        index = 1 + (octave.astype(np.int64) << self.bits) + np.minimum(sub, (1 << self.bits) - 1)
+        return np.where(scaled < 1.0, 0, index)
 
-    def _lower(self, index: np.ndarray) -> np.ndarray:
-        octave, sub = index >> self.bits, index & ((1 << self.bits) - 1)
-        return self.lowest * np.ldexp(1.0 + sub / (1 << self.bits), octave)
+    def _lower(self, index: int) -> float:
+        """The lower edge of bucket ``index`` (0 for the bucket below ``lowest``)."""
+        if index == 0:
+            return 0.0
+        octave, sub = (index - 1) >> self.bits, (index - 1) & ((1 << self.bits) - 1)
+        return float(self.lowest * math.ldexp(1.0 + sub / (1 << self.bits), octave))
 
     def add(self, values: np.ndarray) -> None:
         """Count ``values`` (seconds, not negative, not above ``highest``)."""
@@ -97,8 +100,7 @@ class LatencyHistogram:
             return math.nan
         rank = max(1, math.ceil(q * self.total - 1e-9))
         index = int(np.searchsorted(np.cumsum(self.counts), rank))
-        low = float(self._lower(np.asarray(index)))
-        high = float(self._lower(np.asarray(index + 1)))
+        low, high = self._lower(index), self._lower(index + 1)
         return max(self.minimum, min(self.maximum, 0.5 * (low + high)))
 
     @property
