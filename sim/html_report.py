@@ -70,7 +70,7 @@ def _verdicts(runs: list[Results]) -> str:
                         _e(target_text(v["target"], v["required"])),
                         _e(target_text(v["target"], v["estimate"])),
                         _e(interval),
-                        f'<span class="{_e(v["verdict"])}">{_e(v["verdict"])}</span>',
+                        _verdict_cell(v["verdict"]),
                         _e(v["reason"] or ""),
                     ]
                 )
