@@ -159,7 +159,7 @@ def _within_budget(loaded: list[tuple[Scenario, Path]], args: argparse.Namespace
     free = psutil.virtual_memory().available
     problems = []
     for scenario, source in loaded:
-        cost = estimate(scenario)
+        cost = estimate(scenario, samples=getattr(args, "samples", False))
         if cost.events > args.max_events:
             problems.append(
                 f"{source}: this run would take {cost.describe()}, more than --max-events "
@@ -923,8 +923,10 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples",
         action="store_true",
-        help="also write every delivered copy (publish and delivery time, latency) as "
-        "samples.parquet, to redraw distributions later without running again",
+        help="keep every delivered copy exactly and write them (publish and delivery time, "
+        "latency) as samples.parquet, to redraw distributions later without running again; "
+        "without it a row keeps at most 262,144 copies per replication and reports longer "
+        "runs' percentiles from its histogram (within 0.39 %%)",
     )
     parser.add_argument(
         "--report",

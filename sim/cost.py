@@ -15,8 +15,10 @@ times the replications:
   folds most of the rest into recursions without events (``docs/models.md``); counting one per
   message, copy, acknowledgement and contended frame, and four tenths of that total, gives 0.8 to
   1.3 times the events the shipped scenarios really schedule (``tests/test_cost.py``);
-- *memory*: about 200 bytes per delivered copy held until the replication ends (the collector's
-  four numbers and the pooled latency), plus about 20 kB per machine (measured: 17 kB).
+- *memory*: about 200 bytes per copy a row keeps exactly (the collector's four numbers and the
+  pooled latency): at most :data:`~sim.metrics.SAMPLE_LIMIT` per row and replication, every
+  copy with ``--samples``; the rest of a row's copies only pass through a chunk on their way into
+  its histograms (100 kB a row); plus about 20 kB per machine (measured: 17 kB).
 
 The wall time assumes 150,000 events a second, the slowest the engine does on one core of the 2-core
 development machine (``benchmarks/run_benchmarks.py`` and the shipped scenarios: 120,000 to
@@ -34,6 +36,7 @@ EVENTS_PER_SECOND = 150_000.0
 FOLDED = 0.4  # the share of the counted work that takes a SimPy event (see above)
 BYTES_PER_COPY = 200.0
 BYTES_PER_MACHINE = 20_000.0
+BYTES_PER_ROW = 100_000.0  # two latency histograms (sim.metrics.histogram: 49 kB each)
 CONTROL_PACKETS = {0: 0, 1: 1, 2: 3}  # PUBACK; PUBREC, PUBREL, PUBCOMP
 
 
@@ -60,13 +63,15 @@ class Cost:
         )
 
 
-def estimate(scenario: Scenario) -> Cost:
-    """The cost of running ``scenario`` (all its replications)."""
+def estimate(scenario: Scenario, samples: bool = False) -> Cost:
+    """The cost of running ``scenario`` (all its replications); ``samples``: keeping every
+    delivered copy exactly."""
+    from sim.metrics import SAMPLE_LIMIT
     from sim.models.mqtt.routing import plan_topic
 
     duration = scenario.duration
-    messages = copies = frames = events = 0.0
-    machines = 0
+    messages = copies = frames = events = kept = 0.0
+    machines = rows = 0
     for machine in scenario.machines.values():
         machines += machine.count
         for stream in machine.streams.values():
@@ -88,6 +93,8 @@ def estimate(scenario: Scenario) -> Cost:
             reached = len(plan.subscribers) + len(plan.via_bridge)
             messages += sent
             copies += sent * reached
+            rows += reached
+            kept += reached * (sent if samples else min(sent, SAMPLE_LIMIT))
             events += sent * (per_message + reached)
         pings = 2.0 * duration / machine.client.keep_alive
         frames += machine.count * pings
@@ -100,7 +107,9 @@ def estimate(scenario: Scenario) -> Cost:
         )  # cross traffic is folded into the port's recursion
     runs = scenario.replications
     events *= FOLDED
-    memory = copies * BYTES_PER_COPY + copies * runs * 16.0 + machines * BYTES_PER_MACHINE
+    memory = (
+        kept * (BYTES_PER_COPY + runs * 16.0) + rows * BYTES_PER_ROW + machines * BYTES_PER_MACHINE
+    )
     return Cost(messages * runs, copies * runs, frames * runs, events * runs, memory)
 
 

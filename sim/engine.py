@@ -19,7 +19,8 @@ from typing import Any
 
 import simpy
 
-from sim.metrics.collector import Row
+from sim.metrics import SAMPLE_LIMIT
+from sim.metrics.collector import FLUSH, Completion, Row
 from sim.metrics.summary import ReplicationRow, network_traffic, replication_row, summarize
 from sim.models.draws import Draws, component_rng
 from sim.models.events import Offer, ordered_entry, pending_arrivals
@@ -28,12 +29,7 @@ from sim.models.links import build_link
 from sim.models.links.ethernet import Frame
 from sim.models.message import Packet
 from sim.models.mqtt.broker import Broker, Session
-from sim.models.mqtt.client import (
-    Completion,
-    MachineClient,
-    SubscriberApp,
-    completion_recorder,
-)
+from sim.models.mqtt.client import MachineClient, SubscriberApp, completion_recorder
 from sim.models.mqtt.connection import InTransit, MqttConnection
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import DONE, Publish
@@ -94,10 +90,18 @@ class StreamInfo:
 class Plant:
     """The plant of one replication: machines, networks, brokers, bridges and subscribers in SimPy."""
 
-    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        replication: int = 0,
+        seed: int | None = None,
+        samples: bool = False,
+    ) -> None:
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.seed if seed is None else seed
+        # exact copies each row keeps: all of them when asked for, else up to the limit
+        self.limit = None if samples else SAMPLE_LIMIT
         self.env = simpy.Environment()
         self.rows: dict[tuple[str, str, str], Row] = {}
         self._plans: dict[tuple[str, str], TopicPlan] = {}
@@ -350,7 +354,8 @@ class Plant:
     def _completion(self, info: object) -> Completion:
         completion = self.completions.get(info)  # type: ignore[arg-type]
         if completion is None:
-            completion = self.completions[info] = Completion()  # type: ignore[index]
+            completion = Completion(self.scenario.warmup, self.scenario.duration, self.limit)
+            self.completions[info] = completion  # type: ignore[index]
         return completion
 
     def _row(self, machine: str, stream: str, subscriber: str) -> Row:
@@ -370,6 +375,9 @@ class Plant:
                 requirement.deadline if requirement else None,
                 requirement.survival_time if requirement else None,
                 spec.every,
+                warmup=self.scenario.warmup,
+                end=self.scenario.duration,
+                limit=self.limit,
             )
             if spec.qos:
                 row.completion = self._completion(StreamInfo(machine, stream))
@@ -401,14 +409,38 @@ class Plant:
     # ------------------------------------------------------------------------------------ running
 
     def run(self, progress: Progress | None = None, steps: int = 50) -> None:
-        """Run until the scenario's duration; ``progress`` gets the fraction done now and then."""
+        """Run until the scenario's duration; ``progress`` gets the fraction done now and then.
+
+        The run goes in stretches of simulated time; after each, the rows hand what they buffered
+        to their tallies (:meth:`Row.flush`), so memory follows the plant, not the duration. A
+        stretch starts at ``duration / steps`` and halves or doubles to keep the buffers near
+        :data:`~sim.metrics.collector.FLUSH` copies per row.
+        """
         duration = self.scenario.duration
-        if progress is None:
-            self.env.run(until=duration)
-            return
-        for step in range(1, steps + 1):
-            self.env.run(until=duration * step / steps)
-            progress(step / steps)
+        longest = duration / steps
+        stretch = longest
+        now = 0.0
+        collectors = [*self.rows.values(), *self.completions.values()]
+        left = [0] * len(collectors)  # what each still buffered after the stretch before
+        while now < duration:
+            until = min(duration, now + stretch)
+            self.env.run(until=until)
+            now = until
+            busiest = 0  # the most copies one collector recorded in this stretch
+            for i, collector in enumerate(collectors):
+                buffered = collector.buffered
+                if buffered - left[i] > busiest:
+                    busiest = buffered - left[i]
+                if buffered >= FLUSH:
+                    collector.flush(now)
+                    buffered = collector.buffered
+                left[i] = buffered
+            if busiest > 4 * FLUSH:
+                stretch = max(stretch / 2.0, longest / 2**20)
+            elif busiest < FLUSH // 4:
+                stretch = min(2.0 * stretch, longest)
+            if progress is not None:
+                progress(now / duration)
 
     def in_flight(self) -> dict[tuple[str, str, str], list[float]]:
         """Publish times of the copies the plant still holds, per row: in pending arrival events
@@ -460,9 +492,7 @@ class Plant:
         held = self.in_flight()
         records = []
         for key, row in sorted(self.rows.items()):
-            record = replication_row(
-                row, self.scenario.warmup, self.scenario.duration, held.get(key, [])
-            )
+            record = replication_row(row, held.get(key, []))
             accounted = record.delivered + record.dropped + record.in_flight
             if accounted != record.published:
                 raise ConservationError(
@@ -485,13 +515,14 @@ def _deliver(packet: Packet, when: float) -> None:
 
 
 def replicate(
-    scenario: Scenario, replication: int, progress: Progress | None = None
+    scenario: Scenario, replication: int, progress: Progress | None = None, samples: bool = False
 ) -> tuple[list[ReplicationRow], dict[str, dict[str, list[float]]]]:
     """Build and run one replication: its per-row records (conservation checked) and what its
-    MQTT connections sent across each network (:meth:`Plant.traffic`)."""
+    MQTT connections sent across each network (:meth:`Plant.traffic`). ``samples``: keep every
+    delivered copy exactly, not only up to :data:`~sim.metrics.SAMPLE_LIMIT` per row."""
     plant: Plant | None = None
     try:
-        plant = Plant(scenario, replication)
+        plant = Plant(scenario, replication, samples=samples)
         plant.run(progress)
         records = plant.records()
         traffic = plant.traffic()
@@ -516,10 +547,12 @@ def run_scenario(
     scenario: Scenario,
     progress: Callable[[int, float], None] | None = None,
     keep_samples: bool = True,
+    samples: bool = False,
 ) -> Results:
     """Run every replication of ``scenario`` and summarise them.
 
-    ``progress(replication, fraction)`` is called as the run advances.
+    ``progress(replication, fraction)`` is called as the run advances; ``keep_samples``: the
+    results hold the exact latencies the rows kept; ``samples``: the rows keep all of them.
     """
     replications = []
     for replication in range(scenario.replications):
@@ -529,7 +562,7 @@ def run_scenario(
             def callback(fraction: float, _r: int = replication) -> None:
                 progress(_r, fraction)
 
-        replications.append(replicate(scenario, replication, callback))
+        replications.append(replicate(scenario, replication, callback, samples))
     return merge_replications(scenario, replications, keep_samples)
 
 

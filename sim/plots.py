@@ -34,12 +34,11 @@ def latency_cdf(
     fig, panels = _panels(len(keys), axes)
     for panel, key in zip(panels, keys, strict=False):
         for result in results:
-            samples = result.samples.get(key)
-            if samples is None or samples.size == 0:
+            curve = distribution(result, key)
+            if curve is None:
                 continue
-            ordered = np.sort(samples) * 1e3
-            fraction = np.arange(1, ordered.size + 1) / ordered.size
-            panel.plot(ordered, fraction, label=result.scenario, linewidth=1.4)
+            ordered, below, _ = curve
+            panel.plot(ordered, below, label=result.scenario, linewidth=1.4)
         if deadlines:
             row = next((r for res in results for r in res.streams if r.key == key), None)
             if row is not None and row.deadline_s:
@@ -121,6 +120,25 @@ def ccdf(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered, later
 
 
+def distribution(
+    result: Results, key: tuple[str, str, str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A row's latencies in ms, increasing, with the share of copies at or below each and the
+    share at or above it: from the exact latencies where the run kept them, else from its
+    histogram (each bucket at its reported value, within the histogram's relative error); None
+    when nothing was delivered."""
+    samples = result.samples.get(key)
+    if samples is not None and samples.size:
+        ordered, later = ccdf(samples)
+        return ordered, np.arange(1, ordered.size + 1) / ordered.size, later
+    histogram = result.histograms.get(key)
+    if histogram is None or not histogram.total:
+        return None
+    values, counts = histogram.buckets()
+    below = np.cumsum(counts) / histogram.total
+    return values * 1e3, below, 1.0 - (np.cumsum(counts) - counts) / histogram.total
+
+
 def latency_ccdf(results: list[Results], subscriber: str | None = None, axes: Any = None) -> Any:
     """Complementary latency CDFs on log-log axes, one panel per (machine class, stream,
     subscriber), one line per scenario; the deadline a dotted vertical line, the share of late
@@ -133,10 +151,10 @@ def latency_ccdf(results: list[Results], subscriber: str | None = None, axes: An
     for panel, key in zip(panels, keys, strict=False):
         floor = 1.0
         for number, result in enumerate(results):
-            samples = result.samples.get(key)
-            if samples is None or samples.size == 0:
+            curve = distribution(result, key)
+            if curve is None:
                 continue
-            x, y = ccdf(samples)
+            x, _, y = curve
             floor = min(floor, y[-1])
             panel.step(x, y, where="post", label=result.scenario, linewidth=1.4, color=f"C{number}")
         row = next((r for res in results for r in res.streams if r.key == key), None)

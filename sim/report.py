@@ -178,21 +178,28 @@ def task_progress(printer: Printer, title: str) -> Iterator[Callable[[int, int, 
         yield advance
 
 
-def run_with_progress(scenario: Scenario, printer: Printer) -> tuple[Results, float]:
-    """Run a scenario with a progress bar on stderr; the results and the wall time in seconds."""
+def run_with_progress(
+    scenario: Scenario, printer: Printer, samples: bool = False
+) -> tuple[Results, float]:
+    """Run a scenario with a progress bar on stderr; the results and the wall time in seconds
+    (``samples``: keeping every delivered copy)."""
     with _progress(printer, scenario) as advance:
         start = time.perf_counter()
-        results = run_scenario(scenario, progress=advance)
+        results = run_scenario(scenario, progress=advance, samples=samples)
         wall = time.perf_counter() - start
     return results, wall
 
 
 def run_all(
-    scenarios: Sequence[tuple[Scenario, Path]], printer: Printer, executor: Executor | None = None
+    scenarios: Sequence[tuple[Scenario, Path]],
+    printer: Printer,
+    executor: Executor | None = None,
+    samples: bool = False,
 ) -> tuple[list[Results], float]:
     """Run each scenario with all its replications: one after another in this process with a
     bar per scenario, or, on a Dask executor, every replication of every scenario at once with a
-    bar over the tasks. The results, and the wall time in seconds."""
+    bar over the tasks. The results, and the wall time in seconds (``samples``: keeping every
+    delivered copy, for ``samples.parquet``)."""
     from sim.studies.executor import InProcess
 
     start = time.perf_counter()
@@ -201,7 +208,7 @@ def run_all(
         for scenario, source in scenarios:
             if len(scenarios) > 1:
                 printer.note(f"running [bold]{scenario.name}[/bold] ({source})")
-            results, wall = run_with_progress(scenario, printer)
+            results, wall = run_with_progress(scenario, printer, samples)
             if len(scenarios) > 1:
                 printer.note(f"  done in {wall:.2f} s")
             runs.append(results)
@@ -210,7 +217,7 @@ def run_all(
 
     printer.note(f"running {len(scenarios)} scenario(s) on {executor.describe()}")
     with task_progress(printer, ", ".join(s.name for s, _ in scenarios)) as advance:
-        runner = Runner(executor, progress=advance, keep_samples=True)
+        runner = Runner(executor, progress=advance, keep_samples=True, samples=samples)
         runs = runner.run([Job(scenario, scenario.name) for scenario, _ in scenarios])
     return runs, time.perf_counter() - start
 
@@ -500,7 +507,7 @@ def run_command(
         f"  {format_time(scenario.duration)} simulated ({format_time(scenario.warmup)} warm-up), "
         f"{scenario.replications} replication(s), seed {scenario.seed}"
     )
-    [results], wall = run_all([(scenario, source)], printer, executor)
+    [results], wall = run_all([(scenario, source)], printer, executor, samples)
     written = results.write(out)
     write_scenario(scenario, out)
     if samples:
@@ -530,7 +537,7 @@ def compare_command(
 ) -> int:
     """``factory5g compare``: run a baseline and its upgrades, print and write the comparison
     (with ``samples``, each scenario's ``samples.parquet`` in its folder)."""
-    runs, _ = run_all(scenarios, printer, executor)
+    runs, _ = run_all(scenarios, printer, executor, samples)
     for (scenario, _source), results in zip(scenarios, runs, strict=True):
         results.write(inside(out, scenario.name))
         write_scenario(scenario, inside(out, scenario.name))

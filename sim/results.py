@@ -80,7 +80,8 @@ class StreamResult:
 
 @dataclass
 class Results:
-    """Everything a run produced. ``samples`` holds the pooled latencies per row, for plots."""
+    """Everything a run produced. ``samples`` holds the pooled latencies per row where the run
+    kept them exactly (all of them with ``--samples``), ``histograms`` their histogram, for plots."""
 
     scenario: str
     description: str
@@ -90,6 +91,8 @@ class Results:
     warmup_s: float
     streams: list[StreamResult]
     samples: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    # per row, the pooled latency histogram (sim.metrics.histogram), whatever the run's length
+    histograms: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     # per row, each delivered copy: replication, publish and delivery time, latency (seconds)
     messages: dict[tuple[str, str, str], dict[str, np.ndarray]] = field(
         default_factory=dict, repr=False

@@ -106,7 +106,7 @@ def sweep_command(
     store = Store(out / "store")
     start = time.perf_counter()
     with task_progress(printer, "sweep") as advance:
-        runner = Runner(executor, store, advance, keep_samples=samples)
+        runner = Runner(executor, store, advance, keep_samples=samples, samples=samples)
         sweep.run(runner)
     wall = time.perf_counter() - start
     if not sweep.records(rows):

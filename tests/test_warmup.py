@@ -7,6 +7,7 @@ import numpy as np
 from helpers import FIXTURES
 
 from sim.engine import run_scenario
+from sim.metrics.tally import Tally
 from sim.metrics.warmup import initial_bias
 from sim.scenario.loader import load_scenario
 
@@ -36,6 +37,19 @@ def test_a_first_stretch_unlike_the_rest_is_found() -> None:
         values[times < 10] *= 0.2
         published.append(times)
         latencies.append(values)
-    first, rest = initial_bias(published, latencies, 0.0, 100.0)
+    first, rest = initial_bias(_batches(published, latencies))
     assert abs(first - 0.001) < 0.0003 and abs(rest - 0.005) < 0.0003
-    assert initial_bias(published, steady, 0.0, 100.0) is None
+    assert initial_bias(_batches(published, steady)) is None
+
+
+def _batches(published: list[np.ndarray], latencies: list[np.ndarray]) -> list[np.ndarray]:
+    """Each replication's stretches, as a row's tally folds them from its deliveries (handed
+    over in two chunks, as a flush mid-run would)."""
+    out = []
+    for times, values in zip(published, latencies, strict=True):
+        tally = Tally(0.0, 100.0, None, None, 1)
+        for part in np.array_split(np.arange(times.size), 2):
+            t = times[part]
+            tally.deliver(t, t + values[part], np.ones(t.size), np.zeros(t.size, dtype=int))
+        out.append(tally.batches)
+    return out

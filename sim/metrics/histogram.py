@@ -1,5 +1,5 @@
 """A latency histogram of bounded size and stated relative error, mergeable across replications
-and workers (for issue 13's bounded-memory metrics; the engine does not use it yet).
+and workers (every row of every run has one: :mod:`sim.metrics.tally`).
 
 Layout: HdrHistogram's log-linear buckets (G. Tene, HdrHistogram, hdrhistogram.org), computed in
 numpy. A positive value ``v`` falls in octave ``e = floor(log2(v / lowest))`` and, within it, in
@@ -102,6 +102,56 @@ class LatencyHistogram:
         index = int(np.searchsorted(np.cumsum(self.counts), rank))
         low, high = self._lower(index), self._lower(index + 1)
         return max(self.minimum, min(self.maximum, 0.5 * (low + high)))
+
+    def buckets(self) -> tuple[np.ndarray, np.ndarray]:
+        """The occupied buckets in increasing order: each one's reported value (its midpoint,
+        kept inside the exact extremes, as :meth:`quantile` reports it) and its count."""
+        index = np.flatnonzero(self.counts)
+        low = np.asarray([self._lower(int(i)) for i in index])
+        high = np.asarray([self._lower(int(i) + 1) for i in index])
+        middle = np.clip(0.5 * (low + high), self.minimum, self.maximum)
+        return middle, self.counts[index]
+
+    def to_parts(self) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+        """The histogram as plain parts for a file: its layout and exact figures, and the
+        buckets that hold something (their indices and counts)."""
+        index = np.flatnonzero(self.counts)
+        figures = {
+            "bits": self.bits,
+            "lowest": self.lowest,
+            "highest": self.highest,
+            "total": self.total,
+            "sum": self.sum,
+            "minimum": self.minimum if self.total else None,
+            "maximum": self.maximum if self.total else None,
+        }
+        return figures, index, self.counts[index]
+
+    @classmethod
+    def from_parts(
+        cls, figures: dict[str, float], index: np.ndarray, counts: np.ndarray
+    ) -> LatencyHistogram:
+        """:meth:`to_parts`'s inverse."""
+        histogram = cls(int(figures["bits"]), figures["lowest"], figures["highest"])
+        histogram.counts[index] = counts
+        histogram.total = int(figures["total"])
+        histogram.sum = float(figures["sum"])
+        if histogram.total:
+            histogram.minimum = float(figures["minimum"])
+            histogram.maximum = float(figures["maximum"])
+        return histogram
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LatencyHistogram):
+            return NotImplemented
+        return (
+            (self.bits, self.lowest, self.highest, self.total, self.sum)
+            == (other.bits, other.lowest, other.highest, other.total, other.sum)
+            and (self.minimum, self.maximum) == (other.minimum, other.maximum)
+            and np.array_equal(self.counts, other.counts)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def nbytes(self) -> int:

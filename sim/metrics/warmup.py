@@ -29,22 +29,19 @@ LEAST = 20  # messages a stretch needs for its mean to count
 LEVEL = 0.01
 
 
-def initial_bias(
-    published: Sequence[np.ndarray], latencies: Sequence[np.ndarray], start: float, end: float
-) -> tuple[float, float] | None:
+def initial_bias(batches: Sequence[np.ndarray]) -> tuple[float, float] | None:
     """``(first stretch's mean, the later stretches' mean)`` in seconds when they differ at the
-    1 % level over the replications' (``published``, ``latencies``) of one row; None when they do
+    1 % level over the replications' batches of one row (each a ``(2, BATCHES)`` array: copies and
+    the sum of their latencies in each stretch of the window, by publish time); None when they do
     not, or when a stretch has too few messages to tell."""
-    edges = np.linspace(start, end, BATCHES + 1)
     first: list[float] = []
     later: list[float] = []
-    for times, values in zip(published, latencies, strict=True):
-        index = np.searchsorted(edges, times, side="right") - 1
-        for batch in range(BATCHES):
-            chosen = values[index == batch]
-            if chosen.size < LEAST:
-                return None
-            (first if batch == 0 else later).append(float(chosen.mean()))
+    for counts, sums in batches:
+        if counts.min() < LEAST:
+            return None
+        means = sums / counts
+        first.append(float(means[0]))
+        later.extend(float(mean) for mean in means[1:])
     if not first:
         return None
     others = np.asarray(later)
@@ -60,9 +57,7 @@ def initial_bias(
     return float(np.mean(first)), float(others.mean())
 
 
-def warmup_warnings(
-    warmup: float, rows: dict[tuple[str, str, str], tuple[list, list]], end: float
-) -> list[str]:
+def warmup_warnings(warmup: float, rows: dict[tuple[str, str, str], list[np.ndarray]]) -> list[str]:
     """The warnings of a run: no warm-up, and each row whose first stretch is unlike the rest."""
     if warmup <= 0:
         return [
@@ -70,8 +65,8 @@ def warmup_warnings(
             "backlog) and are biased low; give the scenario a warmup"
         ]
     lines = []
-    for (machine, stream, subscriber), (published, latencies) in sorted(rows.items()):
-        found = initial_bias(published, latencies, warmup, end)
+    for (machine, stream, subscriber), batches in sorted(rows.items()):
+        found = initial_bias(batches)
         if found:
             first, rest = found
             lines.append(

@@ -43,16 +43,19 @@ class Task:
     replication: int
     key: str
     label: str
+    samples: bool = False  # keep every delivered copy exactly (--samples)
 
 
-def simulate(scenario: Scenario, replication: int, progress: Fraction | None = None) -> Any:
+def simulate(
+    scenario: Scenario, replication: int, progress: Fraction | None = None, samples: bool = False
+) -> Any:
     """Run one replication: its encoded result, or ``(kind, message)`` if the model failed (a
     failure travels back from a Dask worker as text, whatever its exception class)."""
     from sim.engine import ConservationError, SimulationError, replicate
     from sim.studies.store import encode
 
     try:
-        records, traffic = replicate(scenario, replication, progress)
+        records, traffic = replicate(scenario, replication, progress, samples)
     except (SimulationError, ConservationError) as error:
         return (type(error).__name__, str(error))
     return encode(records, traffic)
@@ -101,7 +104,8 @@ class InProcess(_Closing):
 
     def run(self, tasks: Iterable[Task], done: Done, fraction: Fraction | None = None) -> None:
         for task in tasks:
-            done(task, _result(task, simulate(task.scenario, task.replication, fraction)))
+            outcome = simulate(task.scenario, task.replication, fraction, task.samples)
+            done(task, _result(task, outcome))
 
     def describe(self) -> str:
         return "in this process"
@@ -156,7 +160,13 @@ class DaskExecutor(_Closing):
 
         pending = {
             self.client.submit(
-                simulate, task.scenario, task.replication, key=f"factory5g-{task.key}", pure=True
+                simulate,
+                task.scenario,
+                task.replication,
+                None,
+                task.samples,
+                key=f"factory5g-{task.key}",
+                pure=True,
             ): task
             for task in tasks
         }

@@ -40,7 +40,8 @@ class Runner:
     executor: Executor = field(default_factory=InProcess)
     store: Store | None = None
     progress: TaskProgress | None = None
-    keep_samples: bool = False
+    keep_samples: bool = False  # the results hold the exact latencies the rows kept
+    samples: bool = False  # the rows keep every delivered copy (--samples)
     computed: int = 0  # tasks run, over the runner's life
     reused: int = 0  # tasks found in the store that an earlier run had computed
     _computed_keys: set[str] = field(default_factory=set, repr=False)
@@ -63,7 +64,7 @@ class Runner:
             own = []
             events = estimate(job.scenario).events / job.scenario.replications
             for replication in range(job.scenario.replications):
-                key = task_key(job.scenario, replication)
+                key = task_key(job.scenario, replication, self.samples)
                 own.append(key)
                 if key in tasks:
                     owners[key].append(i)
@@ -74,7 +75,7 @@ class Runner:
                     self.reused += key not in self._computed_keys
                 else:
                     label = f"{job.label}, replication {replication + 1}"
-                    tasks[key] = Task(job.scenario, replication, key, label)
+                    tasks[key] = Task(job.scenario, replication, key, label, self.samples)
                     cost[key] = events
                     owners[key] = [i]
             keys.append(own)

@@ -16,8 +16,9 @@ So re-running a study, one interrupted half-way, or one asking for more replicat
 only what is missing (as ns-3's SEM ``run_missing_simulations``). A result is a NumPy ``.npz``
 file (no pickles: reading one runs no code) holding the replication's per-row records
 (:class:`sim.metrics.summary.ReplicationRow`) and its network traffic, exactly: merging stored
-replications gives the same bytes as running them in one go. Each delivered copy costs 16 bytes
-(its publish and delivery times; the latency is their difference, recomputed on reading).
+replications gives the same bytes as running them in one go. The latency histograms are stored by
+their occupied buckets; each delivered copy a row kept exactly costs 16 bytes (its publish and
+delivery times; the latency is their difference, recomputed on reading).
 """
 
 from __future__ import annotations
@@ -36,14 +37,18 @@ from typing import Any
 import numpy as np
 
 from sim import __version__
+from sim.metrics.histogram import LatencyHistogram
 from sim.metrics.summary import ReplicationRow
 from sim.scenario.schema import Scenario
 
 Traffic = dict[str, dict[str, Any]]
 Replication = tuple[list[ReplicationRow], Traffic]
 
-_ARRAYS = tuple(f.name for f in fields(ReplicationRow) if f.type in ("np.ndarray",))
-_SCALARS = tuple(f.name for f in fields(ReplicationRow) if f.name not in _ARRAYS)
+_HISTOGRAMS = tuple(f.name for f in fields(ReplicationRow) if f.type == "LatencyHistogram")
+_ARRAYS = tuple(f.name for f in fields(ReplicationRow) if str(f.type).startswith("np.ndarray"))
+_SCALARS = tuple(
+    f.name for f in fields(ReplicationRow) if f.name not in _ARRAYS and f.name not in _HISTOGRAMS
+)
 # a delivered copy's latency is its delivery time minus its publish time, computed so in
 # sim.metrics.summary.replication_row: recomputed on reading, it is the same float, not stored
 _STORED = tuple(name for name in _ARRAYS if name != "latencies")
@@ -74,8 +79,9 @@ def _traces_by_content(data: Any) -> Any:
     return {key: _traces_by_content(value) for key, value in data.items()}
 
 
-def task_key(scenario: Scenario, replication: int) -> str:
-    """The content hash under which replication ``replication`` of ``scenario`` is stored."""
+def task_key(scenario: Scenario, replication: int, samples: bool = False) -> str:
+    """The content hash under which replication ``replication`` of ``scenario`` is stored;
+    ``samples``: the result that kept every delivered copy (``--samples``), stored apart."""
     deciding = scenario.model_dump(mode="json", by_alias=True, exclude=_NOT_DECIDING)
     text = json.dumps(
         {
@@ -83,6 +89,7 @@ def task_key(scenario: Scenario, replication: int) -> str:
             "replication": replication,
             "seed": scenario.seed,
             "version": __version__,
+            **({"samples": True} if samples else {}),
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -98,9 +105,17 @@ def encode(records: list[ReplicationRow], traffic: Traffic) -> bytes:
     arrays: dict[str, np.ndarray] = {}
     scalars = []
     for i, record in enumerate(records):
-        scalars.append({name: getattr(record, name) for name in _SCALARS})
+        row = {name: getattr(record, name) for name in _SCALARS}
+        for name in _HISTOGRAMS:
+            figures, index, counts = getattr(record, name).to_parts()
+            row[name] = figures
+            arrays[f"{i}.{name}.index"] = index
+            arrays[f"{i}.{name}.counts"] = counts
         for name in _STORED:
-            arrays[f"{i}.{name}"] = np.asarray(getattr(record, name))
+            value = getattr(record, name)
+            if value is not None:  # (None: beyond the row's sample limit)
+                arrays[f"{i}.{name}"] = np.asarray(value)
+        scalars.append(row)
     meta = json.dumps({"records": scalars, "traffic": traffic, "version": __version__})
     arrays["meta"] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -113,9 +128,17 @@ def decode(data: bytes) -> Replication:
     with np.load(io.BytesIO(data), allow_pickle=False) as stored:
         meta = json.loads(stored["meta"].tobytes().decode("utf-8"))
         records = []
+        held = set(stored.files)
         for i, scalars in enumerate(meta["records"]):
-            arrays = {name: stored[f"{i}.{name}"] for name in _STORED}
-            latencies = arrays["delivered_at"] - arrays["published_at"]
+            arrays = {
+                name: stored[f"{i}.{name}"] if f"{i}.{name}" in held else None for name in _STORED
+            }
+            for name in _HISTOGRAMS:
+                arrays[name] = LatencyHistogram.from_parts(
+                    scalars.pop(name), stored[f"{i}.{name}.index"], stored[f"{i}.{name}.counts"]
+                )
+            exact = arrays["published_at"] is not None and arrays["delivered_at"] is not None
+            latencies = arrays["delivered_at"] - arrays["published_at"] if exact else None
             records.append(ReplicationRow(**scalars, **arrays, latencies=latencies))
     return records, meta["traffic"]
 

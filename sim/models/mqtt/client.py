@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sim.metrics.collector import Row
+from sim.metrics.collector import Completion, Row
 from sim.models.message import Message, Packet
 from sim.models.mqtt.connection import MqttConnection
 from sim.models.mqtt.outbox import Outbox
@@ -45,20 +45,6 @@ class MachineClient:
         else:
             for row in packet.rows:
                 row.drop(msg, when)
-
-
-class Completion:
-    """When the publisher's QoS 1/2 exchanges of one stream completed (PUBACK or PUBCOMP back)."""
-
-    __slots__ = ("completed_at", "published_at")
-
-    def __init__(self) -> None:
-        self.published_at: list[float] = []
-        self.completed_at: list[float] = []
-
-    def record(self, pub: Publish, when: float) -> None:
-        self.published_at.append(pub.msg.t_pub)
-        self.completed_at.append(when)
 
 
 def completion_recorder(
