@@ -3,12 +3,14 @@
 Usage::
 
     python benchmarks/plant_scale.py [--machines 10,100,1000,10000] [--duration 10s]
-        [--json OUT]
+        [--network ethernet|parametric] [--engine event|fast] [--json OUT]
 
 The plant: N machines, each publishing 100 B every 100 ms (10 Hz, a random phase, QoS 0) across
-one switched 1 GbE network of three hops to one broker, with one subscriber beside it; no host
-stacks, no cross traffic. Each N runs in a fresh subprocess (one replication, no warm-up), so that
-peak memory is that run's alone. Reported per N:
+one network to one broker, with one subscriber beside it; no host stacks, no cross traffic. The
+network is a switched 1 GbE network of three hops (``ethernet``, the event engine only), or one
+parametric 1 Gbit/s FIFO with 10 us of latency (``parametric``, within the fast engine's scope).
+Each N runs in a fresh subprocess (one replication, no warm-up), so that peak memory is that
+run's alone. Reported per N:
 
 - CPU us per message: the process's CPU time (``time.process_time``) of ``run_scenario``
   (building the plant, the run, the conservation check and the summary), over the messages
@@ -37,13 +39,22 @@ if str(ROOT) not in sys.path:
 MiB = 1024.0 * 1024.0
 
 
-def plant(machines: int, duration: str) -> dict[str, Any]:
+NETWORKS = {
+    "ethernet": {"kind": "ethernet", "hops": 3, "rate": "1Gbps"},
+    "parametric": {"kind": "parametric", "rate": "1Gbps", "latency": "10us"},
+}
+
+
+def plant(
+    machines: int, duration: str, network: str = "ethernet", engine: str = "event"
+) -> dict[str, Any]:
     """The scenario mapping of the N-machine plant."""
     return {
         "name": f"plant-{machines}",
         "duration": duration,
         "seed": 1,
-        "networks": {"lan": {"kind": "ethernet", "hops": 3, "rate": "1Gbps"}},
+        "engine": engine,
+        "networks": {"lan": NETWORKS[network]},
         "brokers": {"b": {"host": "none"}},
         "machines": {
             "m": {
@@ -58,13 +69,13 @@ def plant(machines: int, duration: str) -> dict[str, Any]:
     }
 
 
-def child(machines: int, duration: str) -> None:
+def child(machines: int, duration: str, network: str, engine: str) -> None:
     """Run the plant once in this process and print its figures as JSON."""
     from benchmarks.run_benchmarks import peak_rss
     from sim.engine import run_scenario
     from sim.scenario.schema import Scenario
 
-    scenario = Scenario.model_validate(plant(machines, duration))
+    scenario = Scenario.model_validate(plant(machines, duration, network, engine))
     before = peak_rss()
     cpu, wall = time.process_time(), time.perf_counter()
     results = run_scenario(scenario, keep_samples=False)
@@ -93,20 +104,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--machines", default="10,100,1000,10000")
     parser.add_argument("--duration", default="10s")
+    parser.add_argument("--network", choices=sorted(NETWORKS), default="ethernet")
+    parser.add_argument("--engine", choices=("event", "fast"), default="event")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child(args.child, args.duration)
+        child(args.child, args.duration, args.network, args.engine)
         return 0
     figures = []
     print(
-        f"N machines x 10 Hz x 100 B, QoS 0, 3-hop 1 GbE, {args.duration} simulated, event engine"
+        f"N machines x 10 Hz x 100 B, QoS 0, {args.network} 1 Gbit/s, {args.duration} simulated, "
+        f"{args.engine} engine"
     )
     print(f"{'N':>7} {'messages':>10} {'CPU us/msg':>11} {'msg/s':>10} {'peak RSS':>10}")
     for machines in (int(n) for n in args.machines.split(",")):
         done = subprocess.run(
-            [sys.executable, __file__, "--child", str(machines), "--duration", args.duration],
+            [
+                sys.executable,
+                __file__,
+                *("--child", str(machines), "--duration", args.duration),
+                *("--network", args.network, "--engine", args.engine),
+            ],
             capture_output=True,
             text=True,
             check=True,

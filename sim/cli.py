@@ -130,7 +130,12 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {"seed": args.seed, "replications": args.replications, "duration": args.duration}
+    return {
+        "seed": args.seed,
+        "replications": args.replications,
+        "duration": args.duration,
+        "engine": getattr(args, "engine", None),
+    }
 
 
 def _load_all(files: Sequence[str], overrides: dict[str, Any]) -> list[tuple[Scenario, Path]]:
@@ -895,6 +900,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
         type=_duration,
         metavar="T",
         help="override the simulated time, with a unit (e.g. 10s, 500ms)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "event", "fast"),
+        help="which engine runs it: auto (the file's default: the fast engine where every part "
+        "of the scenario is within its scope, else the event engine; summary.json says which "
+        "ran and why), event, or fast",
     )
     parser.add_argument(
         "--format",

@@ -345,9 +345,10 @@ class Plant:
                     plan = self._plan(machine.broker, topic)
                     route = self._route(plan, class_name, stream_name)
                     draws = self.draws(f"machine:{client}:{stream_name}")
+                    sizes = self.draws(f"machine:{client}:{stream_name}:payload")
                     self.sources.append(
                         StreamSource(
-                            self.env, stream, info, instance, route, send, draws, sc.warmup
+                            self.env, stream, info, instance, route, send, draws, sc.warmup, sizes
                         )
                     )
 
@@ -362,23 +363,8 @@ class Plant:
         key = (machine, stream, subscriber)
         row = self.rows.get(key)
         if row is None:
-            cfg = self.scenario.machines[machine]
-            spec = cfg.streams[stream]
-            requirement = self.scenario.subscribers[subscriber].requirement_for(
-                machine, stream, spec.requirement
-            )
-            row = Row(
-                machine,
-                stream,
-                subscriber,
-                cfg.count,
-                requirement.deadline if requirement else None,
-                requirement.survival_time if requirement else None,
-                spec.every,
-                warmup=self.scenario.warmup,
-                end=self.scenario.duration,
-                limit=self.limit,
-            )
+            row = make_row(self.scenario, machine, stream, subscriber, self.limit)
+            spec = self.scenario.machines[machine].streams[stream]
             if spec.qos:
                 row.completion = self._completion(StreamInfo(machine, stream))
             self.rows[key] = row
@@ -492,20 +478,51 @@ class Plant:
         held = self.in_flight()
         records = []
         for key, row in sorted(self.rows.items()):
-            record = replication_row(row, held.get(key, []))
-            accounted = record.delivered + record.dropped + record.in_flight
-            if accounted != record.published:
-                raise ConservationError(
-                    f"{'/'.join(key)}: published {record.published} but delivered {record.delivered}"
-                    f" + dropped {record.dropped} + in flight {record.in_flight} = {accounted}"
-                )
-            records.append(record)
-        return records
+            records.append(replication_row(row, held.get(key, [])))
+        return conserved(records)
 
     def close(self) -> None:
         """Drop the pending events, so the plant's reference cycles do not outlive the run."""
         self.env._queue.clear()
         self.sources.clear()
+
+
+def conserved(records: list[ReplicationRow]) -> list[ReplicationRow]:
+    """``records``, once each is seen to account for every copy published in its window
+    (delivered, dropped or in flight); else :class:`ConservationError`."""
+    for record in records:
+        accounted = record.delivered + record.dropped + record.in_flight
+        if accounted != record.published:
+            raise ConservationError(
+                f"{'/'.join(record.key)}: published {record.published} but delivered "
+                f"{record.delivered} + dropped {record.dropped} + in flight {record.in_flight} "
+                f"= {accounted}"
+            )
+    return records
+
+
+def make_row(
+    scenario: Scenario, machine: str, stream: str, subscriber: str, limit: int | None
+) -> Row:
+    """The metric row of (machine class, stream, subscriber), with its requirement's deadline
+    and survival time, keeping at most ``limit`` exact copies (None: all)."""
+    cfg = scenario.machines[machine]
+    spec = cfg.streams[stream]
+    requirement = scenario.subscribers[subscriber].requirement_for(
+        machine, stream, spec.requirement
+    )
+    return Row(
+        machine,
+        stream,
+        subscriber,
+        cfg.count,
+        requirement.deadline if requirement else None,
+        requirement.survival_time if requirement else None,
+        spec.every,
+        warmup=scenario.warmup,
+        end=scenario.duration,
+        limit=limit,
+    )
 
 
 def _deliver(packet: Packet, when: float) -> None:
@@ -520,6 +537,21 @@ def replicate(
     """Build and run one replication: its per-row records (conservation checked) and what its
     MQTT connections sent across each network (:meth:`Plant.traffic`). ``samples``: keep every
     delivered copy exactly, not only up to :data:`~sim.metrics.SAMPLE_LIMIT` per row."""
+    from sim.engines import choose
+
+    if choose(scenario)[0] == "fast":
+        from sim.fast import FastPlant, OutOfScope
+
+        try:
+            fast = FastPlant(scenario, replication, samples)
+            fast.run(progress)
+            records = conserved(fast.records())
+            for record in records:
+                record.engine = "fast"
+            return records, fast.traffic()
+        except OutOfScope as error:
+            if scenario.engine == "fast":
+                raise SimulationError(scenario.name, replication, 0.0, error) from error
     plant: Plant | None = None
     try:
         plant = Plant(scenario, replication, samples=samples)

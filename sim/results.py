@@ -100,6 +100,7 @@ class Results:
     # per network and direction: MQTT packets and bits per second (see sim.metrics.summary)
     networks: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # about the run itself (sim.metrics.warmup)
+    engine: dict[str, str] = field(default_factory=dict)  # which engine ran, and why
 
     def stream(self, machine: str, stream: str, subscriber: str) -> StreamResult:
         """The row of one (machine class, stream, subscriber)."""
@@ -121,6 +122,7 @@ class Results:
             "streams": [asdict(row) for row in self.streams],
             "networks": self.networks,
             "warnings": self.warnings,
+            "engine": self.engine,
         }
 
     @classmethod
@@ -137,6 +139,7 @@ class Results:
             streams=[StreamResult(**row) for row in data["streams"]],
             networks=data.get("networks", {}),
             warnings=data.get("warnings", []),
+            engine=data.get("engine", {}),
         )
 
     def to_dataframe(self) -> Any:

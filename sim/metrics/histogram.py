@@ -21,6 +21,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _bucket_index(values, lowest, bits):  # pragma: no cover - compiled
+    """Each value's bucket: 0 below ``lowest``, else 1 + its octave's ``2**bits`` sub-buckets
+    before it + its sub-bucket (``scaled = mantissa * 2**exponent``, mantissa in [0.5, 1))."""
+    out = np.empty(values.size, np.int64)
+    subs = 1 << bits
+    for i in range(values.size):
+        scaled = values[i] / lowest
+        if scaled < 1.0:
+            out[i] = 0
+            continue
+        mantissa, exponent = math.frexp(scaled)
+        sub = int(math.floor((mantissa * 2.0 - 1.0) * subs))
+        out[i] = 1 + ((exponent - 1) << bits) + (sub if sub < subs - 1 else subs - 1)
+    return out
 
 
 class LatencyHistogram:
@@ -49,13 +67,7 @@ class LatencyHistogram:
         return 2.0 ** -(self.bits + 1)
 
     def _index(self, values: np.ndarray) -> np.ndarray:
-        scaled = values / self.lowest
-        # scaled = mantissa * 2**exponent, mantissa in [0.5, 1)
-        mantissa, exponent = np.frexp(np.maximum(scaled, 1.0))
-        octave = exponent - 1
-        sub = np.floor((mantissa * 2.0 - 1.0) * (1 << self.bits)).astype(np.int64)
-        index = 1 + (octave.astype(np.int64) << self.bits) + np.minimum(sub, (1 << self.bits) - 1)
-        return np.where(scaled < 1.0, 0, index)
+        return _bucket_index(values, self.lowest, self.bits)
 
     def _lower(self, index: int) -> float:
         """The lower edge of bucket ``index`` (0 for the bucket below ``lowest``)."""

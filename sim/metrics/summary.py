@@ -73,6 +73,7 @@ class ReplicationRow:
     published_at: np.ndarray | None  # of the delivered copies, in the order of ``latencies``
     delivered_at: np.ndarray | None
     completion: np.ndarray | None
+    engine: str = "event"  # which engine computed it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -231,6 +232,20 @@ def _confidence(values: list[float]) -> list[float] | None:
     return None if interval is None else list(interval)
 
 
+def _engine(scenario: Scenario, replications: list[list[ReplicationRow]]) -> dict[str, str]:
+    """Which engine computed the replications, and why (:func:`sim.engines.choose`)."""
+    from sim.engines import choose
+
+    chosen, why = choose(scenario)
+    ran = sorted({record.engine for records in replications for record in records}) or [chosen]
+    if ran != [chosen]:
+        why = (
+            "the fast engine stopped where the traffic left its scope (a TCP window that would "
+            "bind, or a PINGRESP later than the next keep-alive check); the event engine ran"
+        )
+    return {"name": "+".join(ran), "reason": why}
+
+
 def summarize(
     scenario: Scenario, replications: list[list[ReplicationRow]], keep_samples: bool = True
 ) -> Results:
@@ -330,6 +345,7 @@ def summarize(
         {key: [r.batches for r in records] for key, records in by_key.items()},
     )
     return Results(
+        engine=_engine(scenario, replications),
         scenario=scenario.name,
         description=scenario.description,
         seed=scenario.seed,

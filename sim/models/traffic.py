@@ -5,7 +5,9 @@
   ``[0, jitter]`` (task scheduling on the machine controller), never early.
 - Poisson (``poisson``): independent exponential gaps of mean ``1 / rate`` (event-driven sensors).
 
-Payload sizes are drawn per message from the stream's law and rounded to whole bytes (at least 1).
+Payload sizes are drawn per message from the stream's law and rounded to whole bytes (at least 1),
+from a generator of their own, so that the release times and the sizes are each one sequence of
+draws (which the fast engine draws as arrays, :mod:`sim.fast`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class StreamSource:
         send: Send,
         draws: Draws,
         warmup: float,
+        sizes: Draws,
     ) -> None:
         self.env = env
         self.info = info
@@ -75,7 +78,7 @@ class StreamSource:
         self.send = send
         self.draws = draws
         self.warmup = warmup
-        self.payload = sampler(stream.payload, draws)
+        self.payload = sampler(stream.payload, sizes)
         self.every = stream.every
         self.jitter = stream.jitter
         self.mean_gap = 1.0 / stream.poisson if stream.poisson else 0.0

@@ -449,6 +449,16 @@ def _validated(
     except Exception as err:  # a validator that tripped over input nobody foresaw
         raise ScenarioError(f"cannot validate this scenario: {err}", file=top) from err
     references = check_references(scenario)
+    if not references and scenario.engine == "fast":
+        from sim.engines import out_of_scope
+
+        references = [
+            (
+                "engine",
+                f"the fast engine cannot run this scenario exactly: {reason}; use auto or event",
+            )
+            for reason in out_of_scope(scenario)
+        ]
     if references:
         raise ScenarioError(
             problems=[

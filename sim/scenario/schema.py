@@ -993,6 +993,11 @@ class Scenario(Strict):
         default=None,
         description="a study file's parameter sweep (factory5g sweep); run ignores it",
     )
+    engine: Literal["auto", "event", "fast"] = Field(
+        default="auto",
+        description="which engine runs it: auto (the fast engine where the scenario is within "
+        "its scope, else the event engine), event, or fast",
+    )
 
     @field_validator("warmup")
     @classmethod

@@ -85,7 +85,11 @@ class ParametricLink(Link):
         self.framing = Framing(config.mtu, config.overhead)
         self.header = self.framing.header
         self.draws = rng_for(f"network:{name}")
-        self.latency = sampler(config.latency, self.draws)
+        # each direction's delays, a sequence of its own (in the order messages reach the FIFO)
+        self.latency = {
+            way: sampler(config.latency, rng_for(f"network:{name}:latency:{way}"))
+            for way in ("up", "down")
+        }
         self.constant_latency = config.latency.mean if is_constant(config.latency) else None
         self.ports: dict[Direction, _Port] = {"up": _Port(), "down": _Port()}
         self.connections: list[TcpConnection] = []
@@ -114,7 +118,7 @@ class ParametricLink(Link):
         port = self.ports[direction]
         frames_of = self.framing.frames
         seconds_per_byte = 8.0 / self.config.rate if self.config.rate else 0.0
-        latency = self.latency
+        latency = self.latency[direction]
         constant = self.constant_latency
         header = self.header
         direct = feeders <= 1  # ordered_entry would call transmit at once

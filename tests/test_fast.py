@@ -1,0 +1,193 @@
+"""The fast engine (sim.fast) against the event engine: on every plant within its scope, the same
+copies delivered at the same times (to 1 ns), the same drops and copies in flight, the same
+traffic; and the choice between them (sim.engines) said in summary.json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import FIXTURES, SCENARIOS, factory5g, scenario_file
+
+from sim.engine import Plant, run_scenario
+from sim.engines import choose, out_of_scope
+from sim.fast import FastPlant
+from sim.scenario.errors import ScenarioError
+from sim.scenario.loader import load_scenario
+from sim.scenario.schema import Scenario
+
+NS = 1e-9
+
+
+def _by_the_end(row) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A row's delivered and dropped copies (publish time, time) up to the end, in publish order."""
+    out = []
+    for published, at in (
+        (row.delivered_published_at, row.delivered_at),
+        (row.dropped_published_at, row.dropped_at),
+    ):
+        p, t = np.asarray(published), np.asarray(at)
+        kept = t <= row.tally.end
+        order = np.lexsort((t[kept], p[kept]))
+        out.append((p[kept][order], t[kept][order]))
+    return out
+
+
+def generated_plant(seed: int) -> Scenario:
+    """:func:`plant_data`'s plant, validated."""
+    return Scenario.model_validate(plant_data(seed))
+
+
+def plant_data(seed: int) -> dict:
+    """A plant drawn from a seeded generator: one or two parametric networks (constant, uniform
+    or lognormal latency; unlimited, or a capacity giving a load of 0.2 to 0.9), one to three
+    machine classes of 1 to 40 machines with periodic (jittered) or Poisson streams of constant,
+    uniform, exponential, lognormal or normal payloads, one or two subscribers beside the
+    broker (some slow, with short queues that drop), keep-alives of 2 to 8 s."""
+    rng = np.random.default_rng(seed)
+    networks = {}
+    for k in range(int(rng.integers(1, 3))):
+        latency = [
+            "1ms",
+            {"uniform": ["0.5ms", f"{rng.uniform(1, 5):.3f}ms"]},
+            {"lognormal": {"median": f"{rng.uniform(1, 4):.3f}ms", "p99": "9ms"}},
+        ][int(rng.integers(3))]
+        networks[f"n{k}"] = {"kind": "parametric", "latency": latency}
+    machines = {}
+    offered: dict[str, float] = dict.fromkeys(networks, 0.0)
+    for k in range(int(rng.integers(1, 4))):
+        network = f"n{int(rng.integers(len(networks)))}"
+        count = int(rng.integers(1, 41))
+        streams = {}
+        for j in range(int(rng.integers(1, 3))):
+            mean = float(rng.uniform(20, 1500))
+            payload = [
+                f"{mean:.0f}B",
+                {"uniform": [f"{mean / 2:.0f}B", f"{mean * 1.5:.0f}B"]},
+                {"exponential": f"{mean:.0f}B"},
+                {"lognormal": {"median": f"{mean:.0f}B", "p99": f"{3 * mean:.0f}B"}},
+                {"normal": {"mean": f"{mean:.0f}B", "std": f"{mean:.0f}B"}},
+            ][int(rng.integers(5))]
+            if rng.uniform() < 0.6:
+                every = float(rng.uniform(0.005, 0.2))
+                timing = {
+                    "every": f"{every * 1e3:.3f}ms",
+                    "jitter": f"{every * rng.uniform(0, 0.9) * 1e3:.3f}ms",
+                }
+                rate = 1 / every
+            else:
+                rate = float(rng.uniform(2, 100))
+                timing = {"poisson": f"{rate:.3f}/s"}
+            streams[f"s{j}"] = {"topic": f"c{k}/s{j}/{{id}}", "payload": payload, **timing}
+            offered[network] += count * rate * (mean + 100) * 8
+        machines[f"c{k}"] = {
+            "count": count,
+            "network": network,
+            "broker": "b",
+            "host": "none",
+            "client": {"keep_alive": f"{int(rng.integers(2, 9))}s"},
+            "streams": streams,
+        }
+    for name, bits in offered.items():
+        if rng.uniform() < 0.7 and bits:
+            networks[name]["rate"] = f"{bits / rng.uniform(0.2, 0.9) / 1e6:.4f}Mbps"
+    subscribers = {}
+    for k in range(int(rng.integers(1, 3))):
+        topics = ["#"] if k == 0 else [f"c0/s{int(rng.integers(2))}/#"]
+        subscribers[f"sub{k}"] = {
+            "broker": "b",
+            "topics": topics,
+            "service_time": f"{rng.choice([0.0, rng.uniform(1, 400)]):.3f}us",
+        }
+    return {
+        "name": f"plant-{seed}",
+        "duration": f"{rng.uniform(6, 20):.3f}s",
+        "warmup": "1s",
+        "seed": int(rng.integers(2**32)),
+        "networks": networks,
+        "brokers": {"b": {"host": "none", "max_queued": int(rng.integers(5, 200))}},
+        "machines": machines,
+        "subscribers": subscribers,
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_fast_engine_delivers_what_the_event_engine_delivers(seed: int) -> None:
+    """Each generated plant, on both engines with every copy kept: per row the same counts
+    (published, delivered, dropped, in flight), each delivered copy's publish and delivery time
+    equal to 1 ns, each dropped copy's too, and the same MQTT traffic each way."""
+    scenario = generated_plant(seed)
+    assert out_of_scope(scenario) == []
+    event = Plant(scenario, samples=True)
+    event.run()
+    fast = FastPlant(scenario, samples=True)
+    fast.run()
+    records = {r.key: r for r in fast.records()}
+    assert sorted(records) == sorted(r.key for r in event.records())
+    for expected in event.records():
+        got = records[expected.key]
+        assert (got.published, got.delivered, got.dropped, got.in_flight) == (
+            expected.published,
+            expected.delivered,
+            expected.dropped,
+            expected.in_flight,
+        ), expected.key
+        # (what happens after the end differs by design: the event engine stops, the fast engine
+        # finishes each copy's path; both count such copies as in flight)
+        mine, theirs = _by_the_end(fast.rows[expected.key]), _by_the_end(event.rows[expected.key])
+        for (p, t), (q, u) in zip(mine, theirs, strict=True):
+            assert p.shape == q.shape, expected.key
+            np.testing.assert_allclose(p, q, rtol=0, atol=NS)
+            np.testing.assert_allclose(t, u, rtol=0, atol=NS)
+    assert fast.traffic() == event.traffic()
+
+
+def test_the_family_reaches_the_corners_it_is_meant_to() -> None:
+    """The generated plants are not all alike: some drop at a slow subscriber's queue, some
+    saturate nothing, some have several classes and networks."""
+    drops = classes = 0
+    for seed in range(12):
+        scenario = generated_plant(seed)
+        classes += len(scenario.machines) > 1
+        fast = FastPlant(scenario)
+        fast.run()
+        drops += any(r.dropped for r in fast.records())
+    assert drops >= 1 and classes >= 3
+
+
+def test_auto_runs_the_fast_engine_where_it_can_and_says_so(tmp_path) -> None:
+    """A generated plant is within the scope: auto runs the fast engine, summary.json says which
+    and why, and its figures are the event engine's; the M/M/1 of the tests has host stacks and
+    line 3 a radio, so auto runs the event engine and says why."""
+    plant = generated_plant(3)
+    assert choose(plant)[0] == "fast"
+    fast = run_scenario(plant)
+    event = run_scenario(plant.model_copy(update={"engine": "event"}))
+    assert fast.engine["name"] == "fast" and event.engine["name"] == "event"
+    for a, b in zip(fast.streams, event.streams, strict=True):
+        assert (a.published, a.delivered, a.dropped, a.in_flight) == (
+            b.published,
+            b.delivered,
+            b.dropped,
+            b.in_flight,
+        )
+        assert a.latency_s == pytest.approx(b.latency_s, abs=NS)
+    name, why = choose(load_scenario(FIXTURES / "mm1.yaml"))
+    assert name == "event" and "host stack delay" in why
+    name, why = choose(load_scenario(SCENARIOS / "line3-5g.yaml"))
+    assert name == "event" and "nr5g network" in why
+    path = scenario_file(tmp_path, "plant", plant_data(3))
+    result = factory5g("run", path, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["engine"] == {"name": "fast", "reason": choose(plant)[1]}
+
+
+def test_engine_fast_on_a_scenario_outside_its_scope_is_refused() -> None:
+    """``engine: fast`` on line 3 (a radio, host stacks): one problem per reason, before anything
+    runs."""
+    with pytest.raises(ScenarioError) as error:
+        load_scenario(SCENARIOS / "line3-5g.yaml", {"engine": "fast"})
+    assert "the fast engine cannot run this scenario exactly" in str(error.value)
+    assert "nr5g network" in str(error.value)
