@@ -36,7 +36,7 @@ def _bucket_index(values, lowest, bits):  # pragma: no cover - compiled
             out[i] = 0
             continue
         mantissa, exponent = math.frexp(scaled)
-        sub = int(math.floor((mantissa * 2.0 - 1.0) * subs))
+        sub = math.floor((mantissa * 2.0 - 1.0) * subs)
         out[i] = 1 + ((exponent - 1) << bits) + (sub if sub < subs - 1 else subs - 1)
     return out
 
