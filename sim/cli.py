@@ -88,8 +88,18 @@ def summary(scenario: Scenario) -> str:
         f"networks: {networks or 'none'}; brokers: {brokers}; "
         f"{format_time(scenario.duration)} simulated, "
         f"{replications} replication{'s' if replications != 1 else ''}; "
-        f"{estimate(scenario).describe()}{study}"
+        f"{estimate(scenario).describe()}{study}; {_engine_said(scenario)}"
     )
+
+
+def _engine_said(scenario: Scenario) -> str:
+    """Which engine will run the scenario, and, for the event engine, why not the fast one."""
+    from sim.engines import choose
+
+    name, why = choose(scenario)
+    if name == "fast":
+        return "the fast engine runs it"
+    return f"the event engine runs it ({why})" if scenario.engine == "auto" else "engine: event"
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -165,7 +175,10 @@ def _within_budget(loaded: list[tuple[Scenario, Path]], args: argparse.Namespace
     problems = []
     for scenario, source in loaded:
         cost = estimate(scenario, samples=getattr(args, "samples", False))
-        if cost.events > args.max_events:
+        from sim.engines import choose
+
+        fast = choose(scenario)[0] == "fast"  # (the event budget is the event engine's)
+        if cost.events > args.max_events and not fast:
             problems.append(
                 f"{source}: this run would take {cost.describe()}, more than --max-events "
                 f"{args.max_events:,}; shorten the duration or the replications, or pass --force "

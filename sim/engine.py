@@ -225,10 +225,16 @@ class Plant:
         self.connections.append(conn)
         return conn
 
-    def _host(self, host: HostDelay, stream: str) -> Sampler | None:
-        """Draws of a host stack's delay per packet (None: no host delay)."""
+    def _host(self, host: HostDelay, stream: str) -> tuple[Sampler, Sampler] | None:
+        """Draws of a host stack's delay per packet, for what it sends and what it receives,
+        each a sequence of its own (None: no host delay)."""
         law = host_law(host)
-        return None if law is None else sampler(law, self.draws(stream))
+        if law is None:
+            return None
+        return (
+            sampler(law, self.draws(f"{stream}:send")),
+            sampler(law, self.draws(f"{stream}:receive")),
+        )
 
     def _publisher(
         self, key: str, conn: MqttConnection, client: Client, acknowledged: bool

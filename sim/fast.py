@@ -48,7 +48,7 @@ from sim.scenario.schema import MAX_PAYLOAD, Scenario
 
 Progress = Callable[[float], None]
 PUBLISH, PING = 0, 1
-CHUNK_MESSAGES = 4_000_000  # messages a chunk aims at (some 400 MB of arrays in hand)
+CHUNK_MESSAGES = 2_000_000  # messages a chunk aims at (some 300 MB of arrays in hand)
 
 
 class OutOfScope(RuntimeError):

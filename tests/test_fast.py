@@ -191,3 +191,14 @@ def test_engine_fast_on_a_scenario_outside_its_scope_is_refused() -> None:
         load_scenario(SCENARIOS / "line3-5g.yaml", {"engine": "fast"})
     assert "the fast engine cannot run this scenario exactly" in str(error.value)
     assert "nr5g network" in str(error.value)
+
+
+def test_run_engine_fast_outside_the_scope_exits_2_with_one_line_per_reason(tmp_path) -> None:
+    """``run --engine fast`` on the M/M/1 of the tests (host stacks on both ends): exit 2, a
+    line naming the file, the field and each reason, no traceback, nothing written."""
+    out = tmp_path / "out"
+    result = factory5g("run", FIXTURES / "mm1.yaml", "--engine", "fast", "--out", out)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and all("mm1.yaml: engine: the fast engine cannot" in x for x in lines)
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -115,7 +115,14 @@ class Row:
 
     def flush(self, now: float = math.inf) -> None:
         """Hand the copies whose fate is final at simulated time ``now`` (all of them by default,
-        at the end of the run) to the tally; later ones stay buffered."""
+        at the end of the run) to the tally; later ones stay buffered.
+
+        Only availability needs each instance's copies in time order (a gap is measured from the
+        previous valid arrival), so a row without a survival time hands over every copy at once,
+        even those a model has already timed beyond ``now`` (the backlog of a saturated broker,
+        which would otherwise wait here and grow with the run)."""
+        if self.survival_time is None:
+            now = math.inf
         if self._at:
             final = _final(self._at, now)
             columns = (

@@ -110,8 +110,8 @@ class MqttConnection:
         to_broker: Send,
         to_client: Send | None = None,
         priority: int = 0,
-        client_host: Callable[[], float] | None = None,
-        broker_host: Callable[[], float] | None = None,
+        client_host: tuple[Callable[[], float], Callable[[], float]] | None = None,
+        broker_host: tuple[Callable[[], float], Callable[[], float]] | None = None,
     ) -> None:
         self.env = env
         self.name = name
@@ -145,12 +145,12 @@ class MqttConnection:
         self._topic_bytes = 0
         self._up_link: Send | None = None
         self._down_link: Send | None = None
-        # the end hosts' stacks, in order each way: the client sending and receiving, the broker
-        # receiving and sending
-        self.client_out = InOrderDelay(client_host) if client_host else None
-        self.client_in = InOrderDelay(client_host) if client_host else None
-        self.broker_in = InOrderDelay(broker_host) if broker_host else None
-        self.broker_out = InOrderDelay(broker_host) if broker_host else None
+        # the end hosts' stacks, in order each way, each (sending, receiving) with draws of its own:
+        # the client sending and receiving, the broker receiving and sending
+        self.client_out = InOrderDelay(client_host[0]) if client_host else None
+        self.client_in = InOrderDelay(client_host[1]) if client_host else None
+        self.broker_in = InOrderDelay(broker_host[1]) if broker_host else None
+        self.broker_out = InOrderDelay(broker_host[0]) if broker_host else None
 
     # --------------------------------------------------------------------------------- wiring
 
