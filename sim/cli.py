@@ -167,7 +167,7 @@ def _within_budget(loaded: list[tuple[Scenario, Path]], args: argparse.Namespace
     machine's free memory, unless ``--force``."""
     import psutil
 
-    from sim.cost import estimate
+    from sim.cost import EVENTS_PER_SECOND, estimate
 
     if args.force:
         return
@@ -177,12 +177,18 @@ def _within_budget(loaded: list[tuple[Scenario, Path]], args: argparse.Namespace
         cost = estimate(scenario, samples=getattr(args, "samples", False))
         from sim.engines import choose
 
-        fast = choose(scenario)[0] == "fast"  # (the event budget is the event engine's)
-        if cost.events > args.max_events and not fast:
+        fast = choose(scenario)[0] == "fast"
+        allowed = args.max_events / EVENTS_PER_SECOND  # the wall time --max-events stands for
+        if (cost.fast_seconds > allowed) if fast else (cost.events > args.max_events):
+            took = (
+                f"about {format_time(cost.fast_seconds)} on the fast engine"
+                if fast
+                else cost.describe()
+            )
             problems.append(
-                f"{source}: this run would take {cost.describe()}, more than --max-events "
-                f"{args.max_events:,}; shorten the duration or the replications, or pass --force "
-                "(or a larger --max-events)"
+                f"{source}: this run would take {took}, more than --max-events "
+                f"{args.max_events:,} allows; shorten the duration or the replications, or pass "
+                "--force (or a larger --max-events)"
             )
         elif cost.memory_bytes > 0.8 * free:
             problems.append(

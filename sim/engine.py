@@ -558,6 +558,10 @@ def replicate(
         except OutOfScope as error:
             if scenario.engine == "fast":
                 raise SimulationError(scenario.name, replication, 0.0, error) from error
+        except (ConservationError, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            raise SimulationError(scenario.name, replication, 0.0, error) from error
     plant: Plant | None = None
     try:
         plant = Plant(scenario, replication, samples=samples)

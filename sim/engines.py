@@ -10,7 +10,6 @@ scenario within the scope they deliver the same copies at the same times (``test
 
 from __future__ import annotations
 
-from sim.scenario.hosts import host_law
 from sim.scenario.schema import ParametricNetwork, Scenario
 
 
@@ -20,9 +19,6 @@ def out_of_scope(scenario: Scenario) -> list[str]:
     reasons: list[str] = []
     if sc.bridges:
         reasons.append("it has bridges")
-    for name, broker in sc.brokers.items():
-        if host_law(broker.host) is not None:
-            reasons.append(f"broker {name} has a host stack delay")
     for name, machine in sc.machines.items():
         network = sc.networks[machine.network]
         if not isinstance(network, ParametricNetwork):
@@ -32,8 +28,6 @@ def out_of_scope(scenario: Scenario) -> list[str]:
             reasons.append(f"network {machine.network} loses frames")
         if network.outages:
             reasons.append(f"network {machine.network} has outages")
-        if host_law(machine.host) is not None:
-            reasons.append(f"machine {name} has a host stack delay")
         for stream_name, stream in machine.streams.items():
             if stream.qos:
                 reasons.append(f"stream {name}.{stream_name} is QoS {stream.qos}")

@@ -9,6 +9,7 @@ operations in the same order (so the same floats, not just close ones):
   sources use (periodic with jitter from a random phase, or Poisson; :class:`~sim.models.laws.LawStream`);
 - each machine's MQTT keep-alive (PINGREQ when it has sent or received nothing for a keep-alive,
   paho-mqtt's rule; :mod:`sim.models.mqtt.connection`) and the broker's PINGRESP;
+- the host stacks at both ends, in order per connection each way;
 - a parametric network's shared FIFO each way and its latency draws, in the order messages reach
   the FIFO (:mod:`sim.models.links.parametric`), and TCP's in-order release per connection as a
   running maximum;
@@ -21,15 +22,15 @@ after the chunk's end and merges it with the next chunk's, so every stage sees i
 order, as the event engine does. Deliveries go into the rows' tallies (:mod:`sim.metrics.tally`)
 chunk by chunk: memory follows the chunk, not the duration.
 
-Its scope (:func:`out_of_scope` says why a scenario is outside it): machines on parametric networks
-without loss or outages, QoS 0 streams, no host stack delays, subscribers beside their broker at
-QoS 0, no bridges or gateways; a TCP window that never binds (checked as it runs: the engine stops
+Its scope (:func:`~sim.engines.out_of_scope` says why a scenario is outside it): machines on
+parametric networks without loss or outages, QoS 0 streams, host stacks at the machines and the
+broker (:class:`~sim.models.laws.InOrderDelay` per connection and way), subscribers beside their
+broker at QoS 0, no bridges or gateways; a TCP window that never binds (checked as it runs: the engine stops
 with :class:`OutOfScope` if it would, and ``auto`` then runs the event engine).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ from sim.models.framing import IP_TCP_HEADERS, Framing
 from sim.models.laws import LawStream, is_constant
 from sim.models.mqtt.packets import PINGREQ, PINGRESP, SIZES
 from sim.models.mqtt.routing import plan_topic
+from sim.scenario.hosts import host_law
 from sim.scenario.schema import MAX_PAYLOAD, Scenario
 
 Progress = Callable[[float], None]
@@ -81,6 +83,23 @@ def _in_order(conn, times, last):  # pragma: no cover - compiled
     for i in range(times.size):
         c = conn[i]
         t = times[i]
+        if t < last[c]:
+            t = last[c]
+        last[c] = t
+        out[i] = t
+    return out
+
+
+@njit(cache=True)
+def _host_stack(conn, times, draws, ptr, used, last):  # pragma: no cover - compiled
+    """A host's stack, in order per connection (:class:`~sim.models.laws.InOrderDelay`): each
+    packet leaves its draw after it came and not before the one ahead; connection ``c``'s draws
+    are ``draws[ptr[c]:]``, of which ``used[c]`` are spent."""
+    out = np.empty_like(times)
+    for i in range(times.size):
+        c = conn[i]
+        t = times[i] + draws[ptr[c] + used[c]]
+        used[c] += 1
         if t < last[c]:
             t = last[c]
         last[c] = t
@@ -182,17 +201,24 @@ def _keep_alive(timer, received, last_up, keep_alive, end, pub_ptr, pub_times): 
 
 
 @njit(cache=True)
-def _window_may_bind(conn, sent, nbytes, horizon, window, last_sent, run):  # pragma: no cover
-    """Whether a connection may have more than ``window`` bytes unacknowledged: the bytes of its
-    runs of sends less than ``horizon`` apart (the longest time from a send to its ACK back) bound
-    what is in flight. Items in send order; ``last_sent`` and ``run`` carry over between chunks."""
+def _window_binds(conn, sent, released, nbytes, checked, reverse, window):  # pragma: no cover
+    """Whether some message leaves while more than ``window`` bytes, its own included, are not
+    yet acknowledged: an ACK comes back ``reverse`` after the receiver released the message
+    (:meth:`TcpConnection.clearance`, counting a message acknowledged once it is all released).
+    Items grouped by connection, each group in send order; only ``checked`` ones are tested."""
+    acked = 0.0
+    total = 0.0
+    j = 0
     for i in range(sent.size):
-        c = conn[i]
-        if sent[i] - last_sent[c] >= horizon:
-            run[c] = 0.0
-        run[c] += nbytes[i]
-        last_sent[c] = sent[i]
-        if run[c] > window:
+        if i == 0 or conn[i] != conn[i - 1]:
+            j = i
+            acked = 0.0
+            total = 0.0
+        total += nbytes[i]
+        while j < i and released[j] + reverse <= sent[i]:
+            acked += nbytes[j]
+            j += 1
+        if checked[i] and total - acked > window:
             return True
     return False
 
@@ -285,6 +311,45 @@ class _Stream:
                 return np.concatenate(parts)
             parts.append(following)
             now = float(following[-1])
+
+
+class _Hosts:
+    """One end's host stack for every connection, one way (a client sending, a broker receiving,
+    ...): a draw sequence per connection, from the generator the event engine's stack uses."""
+
+    def __init__(
+        self, scenario: Scenario, replication: int, laws: list, names: list[str], way: str
+    ) -> None:
+        self.streams = [
+            None
+            if law is None
+            else law.mean
+            if is_constant(law)
+            else LawStream(law, component_rng(scenario.seed, replication, f"{name}:{way}"))
+            for law, name in zip(laws, names, strict=True)
+        ]
+        self.last = np.zeros(len(laws))
+        self.active = any(stream is not None for stream in self.streams)
+
+    def __call__(self, conn: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """The times ``times`` (in each connection's order) leave the stack."""
+        if not self.active or not times.size:
+            return times
+        counts = np.bincount(conn, minlength=len(self.streams))
+        parts = []
+        for c in np.flatnonzero(counts):
+            stream = self.streams[c]
+            n = int(counts[c])
+            if stream is None:
+                parts.append(np.zeros(n))
+            elif isinstance(stream, float):
+                parts.append(np.full(n, stream))
+            else:
+                parts.append(stream.take(n))
+        ptr = np.zeros(len(self.streams) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(counts)
+        used = np.zeros(len(self.streams), dtype=np.int64)
+        return _host_stack(conn, times, np.concatenate(parts), ptr, used, self.last)
 
 
 @dataclass
@@ -390,6 +455,9 @@ class FastPlant:
         topic_bytes: list[list[float]] = []
         stream_route: list[int] = []
         self.conn_instance: list[int] = []
+        client_names: list[str] = []
+        client_laws: list = []
+        broker_laws: list = []
         for class_name, machine in sc.machines.items():
             for instance in range(machine.count):
                 conn = len(conn_network)
@@ -398,6 +466,9 @@ class FastPlant:
                 keep_alive.append(machine.client.keep_alive)
                 self.conn_instance.append(instance)
                 client = f"{class_name}[{instance}]"
+                client_names.append(client)
+                client_laws.append(host_law(machine.host))
+                broker_laws.append(host_law(sc.brokers[machine.broker].host))
                 for stream_name, stream in machine.streams.items():
                     topic = stream.topic.replace("{id}", str(instance))
                     plan = plan_topic(sc, machine.broker, topic)
@@ -442,6 +513,13 @@ class FastPlant:
         )
         self.conn_instance_arr = np.asarray(self.conn_instance, dtype=np.int64)
         self.keep_alive = np.asarray(keep_alive, dtype=float)
+        # the host stacks at both ends of each connection, each way (MqttConnection)
+        clients = [f"host:{name}:client" for name in client_names]
+        at_broker = [f"host:{name}:broker" for name in client_names]
+        self.client_send = _Hosts(sc, replication, client_laws, clients, "send")
+        self.client_receive = _Hosts(sc, replication, client_laws, clients, "receive")
+        self.broker_receive = _Hosts(sc, replication, broker_laws, at_broker, "receive")
+        self.broker_send = _Hosts(sc, replication, broker_laws, at_broker, "send")
         self.timer = self.keep_alive.copy()  # each connection's first keep-alive check
         self.received = np.zeros(n)
         self.last_up = np.zeros(n)
@@ -453,8 +531,7 @@ class FastPlant:
             name: {"up": [0.0, 0.0, 0.0], "down": [0.0, 0.0, 0.0]} for name in self.networks
         }
         self.awaiting = np.zeros(n, dtype=bool)  # a ping sent, its PINGRESP not yet computed
-        self.window_sent = np.full(n, -math.inf)  # the window check's state (_window_may_bind)
-        self.window_run = np.zeros(n)
+        self.unacked: dict[str, tuple[np.ndarray, ...]] = {}  # per network, for _window_binds
         self.single = all(len(r) == 1 for r in route_sessions)
         if any(
             len(route_rows[i]) != self.route_ptr[i + 1] - self.route_ptr[i]
@@ -513,13 +590,20 @@ class FastPlant:
         payload = np.concatenate([payload, np.full(pinging.size, float(SIZES[PINGREQ]))])
         topic = np.concatenate([topic, np.zeros(pinging.size)])
         route = np.concatenate([route, np.zeros(pinging.size, dtype=np.int64)])
+        sent = t  # into the network, after the client's stack
+        if self.client_send.active:
+            by_time = np.argsort(t, kind="stable")
+            sent = np.empty(t.size)
+            sent[by_time] = self.client_send(c[by_time], t[by_time])
         network_of = self.conn_network[c]
         parts = []
         for k in range(len(self.networks)):
             mine = np.flatnonzero(network_of == k) if len(self.networks) > 1 else np.arange(t.size)
-            parts.append(mine[np.argsort(t[mine], kind="stable")])
+            parts.append(mine[np.argsort(sent[mine], kind="stable")])
         order = np.concatenate(parts)
-        t, c, kind, payload, topic, route = (x[order] for x in (t, c, kind, payload, topic, route))
+        t, sent, c, kind, payload, topic, route = (
+            x[order] for x in (t, sent, c, kind, payload, topic, route)
+        )
         # 3. up each network: FIFO, latency, TCP in order
         arrival = np.empty(t.size)
         first = 0
@@ -529,15 +613,16 @@ class FastPlant:
             control = kind[mine] == PING
             wire, tcp = _wire(net.framing, payload[mine], topic[mine], control)
             lat = self._latency(net, "up", part.size)
-            out, net.free["up"] = _port(t[mine], wire, net.per_byte, net.free["up"], lat)
-            arrival[mine] = _in_order(c[mine], out, self.tcp_up)
-            self._check_window(c[mine], t[mine], arrival[mine], tcp, net, name)
-            sent = self.sent[name]["up"]
+            out, net.free["up"] = _port(sent[mine], wire, net.per_byte, net.free["up"], lat)
+            released = _in_order(c[mine], out, self.tcp_up)
+            self._check_window(c[mine], sent[mine], released, tcp, net, name, end)
+            arrival[mine] = self.broker_receive(c[mine], released)
+            counts = self.sent[name]["up"]
             pings = int(np.count_nonzero(control))
-            sent[0] += float(part.size - pings)
-            sent[1] += float(pings)
+            counts[0] += float(part.size - pings)
+            counts[1] += float(pings)
             publish_bytes = _publish_bytes(payload[mine], topic[mine])
-            sent[2] += float(np.where(control, payload[mine], publish_bytes).sum())
+            counts[2] += float(np.where(control, payload[mine], publish_bytes).sum())
         # 4. each broker, in time order (ties: in send order), with what waited from before
         items = {
             "t": arrival,
@@ -616,12 +701,14 @@ class FastPlant:
             mine = np.flatnonzero(network_of == k)
             if not mine.size:
                 continue
-            mine = mine[np.argsort(when[mine], kind="stable")]
+            leaving = self.broker_send(conns[mine], when[mine])  # (mine: in the broker's order)
+            by_time = np.argsort(leaving, kind="stable")
+            mine, leaving = mine[by_time], leaving[by_time]
             size = np.full(mine.size, float(SIZES[PINGRESP]))
             wire, _ = _wire(net.framing, size, np.zeros(mine.size), np.ones(mine.size, dtype=bool))
             lat = self._latency(net, "down", mine.size)
-            out, net.free["down"] = _port(when[mine], wire, net.per_byte, net.free["down"], lat)
-            receipt = _in_order(conns[mine], out, self.tcp_down)
+            out, net.free["down"] = _port(leaving, wire, net.per_byte, net.free["down"], lat)
+            receipt = self.client_receive(conns[mine], _in_order(conns[mine], out, self.tcp_down))
             sent = self.sent[name]["down"]
             sent[1] += float(np.count_nonzero(before[mine]))
             sent[2] += float(size[before[mine]].sum())
@@ -631,16 +718,29 @@ class FastPlant:
             np.maximum.at(self.received, conns[mine], receipt)
             self.awaiting[conns[mine]] = False
 
-    def _check_window(self, conn, sent, released, tcp, net: _Network, name: str) -> None:
-        """Stop (:class:`OutOfScope`) where the TCP window might bind: the fast engine sends
-        every message at once, which is exact only while the window has room."""
-        if not sent.size:
-            return
-        latency = self.scenario.networks[name].latency
-        horizon = float((released - sent).max()) + latency.mean
-        window = self.scenario.tcp.window
-        if _window_may_bind(conn, sent, tcp, horizon, window, self.window_sent, self.window_run):
-            raise OutOfScope(f"the TCP window might bind on network {name}")
+    def _check_window(
+        self, conn, sent, released, tcp, net: _Network, name: str, end: float
+    ) -> None:
+        """Stop (:class:`OutOfScope`) where the TCP window would bind: the fast engine sends
+        every message at once, which is exact only while the window has room. What is not yet
+        acknowledged at the chunk's end is carried into the next chunk's check."""
+        reverse = self.scenario.networks[name].latency.mean
+        carried = self.unacked.get(name)
+        checked = np.ones(sent.size, dtype=bool)
+        if carried is not None:
+            conn = np.concatenate([carried[0], conn])
+            sent = np.concatenate([carried[1], sent])
+            released = np.concatenate([carried[2], released])
+            tcp = np.concatenate([carried[3], tcp])
+            checked = np.concatenate([np.zeros(carried[0].size, dtype=bool), checked])
+        order = np.argsort(conn, kind="stable")
+        conn, sent, released, tcp, checked = (
+            x[order] for x in (conn, sent, released, tcp, checked)
+        )
+        if _window_binds(conn, sent, released, tcp, checked, reverse, self.scenario.tcp.window):
+            raise OutOfScope(f"the TCP window would bind on network {name}")
+        waiting = released + reverse > end
+        self.unacked[name] = (conn[waiting], sent[waiting], released[waiting], tcp[waiting])
 
     def _tally(self, got, item, at, start) -> None:
         """Each copy into its row's tally: delivered at its session's start, or dropped."""

@@ -419,7 +419,7 @@ def test_a_failure_inside_the_engine_is_one_line_naming_the_component(tmp_path: 
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     command = [sys.executable, "-m", "sim", "run", str(FIXTURES / "mm1.yaml"), "--duration", "12s",
-               "--quiet", "--out", str(tmp_path / "out")]  # fmt: skip
+               "--engine", "event", "--quiet", "--out", str(tmp_path / "out")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 1, done.stderr
     (line,) = done.stderr.splitlines()

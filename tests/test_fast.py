@@ -44,7 +44,8 @@ def plant_data(seed: int) -> dict:
     or lognormal latency; unlimited, or a capacity giving a load of 0.2 to 0.9), one to three
     machine classes of 1 to 40 machines with periodic (jittered) or Poisson streams of constant,
     uniform, exponential, lognormal or normal payloads, one or two subscribers beside the
-    broker (some slow, with short queues that drop), keep-alives of 2 to 8 s."""
+    broker (some slow, with short queues that drop), keep-alives of 2 to 8 s, host stacks of
+    every class or none at the machines and the broker."""
     rng = np.random.default_rng(seed)
     networks = {}
     for k in range(int(rng.integers(1, 3))):
@@ -106,7 +107,12 @@ def plant_data(seed: int) -> dict:
         "warmup": "1s",
         "seed": int(rng.integers(2**32)),
         "networks": networks,
-        "brokers": {"b": {"host": "none", "max_queued": int(rng.integers(5, 200))}},
+        "brokers": {
+            "b": {
+                "host": ["none", "server"][int(rng.integers(2))],
+                "max_queued": int(rng.integers(5, 200)),
+            }
+        },
         "machines": machines,
         "subscribers": subscribers,
     }
@@ -158,8 +164,8 @@ def test_the_family_reaches_the_corners_it_is_meant_to() -> None:
 
 def test_auto_runs_the_fast_engine_where_it_can_and_says_so(tmp_path) -> None:
     """A generated plant is within the scope: auto runs the fast engine, summary.json says which
-    and why, and its figures are the event engine's; the M/M/1 of the tests has host stacks and
-    line 3 a radio, so auto runs the event engine and says why."""
+    and why, and its figures are the event engine's; so is the M/M/1 of the tests; line 3 has a
+    radio, so auto runs the event engine and says why."""
     plant = generated_plant(3)
     assert choose(plant)[0] == "fast"
     fast = run_scenario(plant)
@@ -173,8 +179,7 @@ def test_auto_runs_the_fast_engine_where_it_can_and_says_so(tmp_path) -> None:
             b.in_flight,
         )
         assert a.latency_s == pytest.approx(b.latency_s, abs=NS)
-    name, why = choose(load_scenario(FIXTURES / "mm1.yaml"))
-    assert name == "event" and "host stack delay" in why
+    assert choose(load_scenario(FIXTURES / "mm1.yaml"))[0] == "fast"  # (host stacks: in scope)
     name, why = choose(load_scenario(SCENARIOS / "line3-5g.yaml"))
     assert name == "event" and "nr5g network" in why
     path = scenario_file(tmp_path, "plant", plant_data(3))
@@ -194,11 +199,31 @@ def test_engine_fast_on_a_scenario_outside_its_scope_is_refused() -> None:
 
 
 def test_run_engine_fast_outside_the_scope_exits_2_with_one_line_per_reason(tmp_path) -> None:
-    """``run --engine fast`` on the M/M/1 of the tests (host stacks on both ends): exit 2, a
-    line naming the file, the field and each reason, no traceback, nothing written."""
+    """``run --engine fast`` on the brownfield hall (Ethernet, Wi-Fi, a gateway): exit 2, each
+    line naming the file, the field and one reason, no traceback, nothing written."""
     out = tmp_path / "out"
-    result = factory5g("run", FIXTURES / "mm1.yaml", "--engine", "fast", "--out", out)
+    path = SCENARIOS / "brownfield-plant.yaml"
+    result = factory5g("run", path, "--engine", "fast", "--out", out)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 2 and all("mm1.yaml: engine: the fast engine cannot" in x for x in lines)
+    assert len(lines) >= 2
+    assert all("brownfield-plant.yaml: engine: the fast engine cannot" in x for x in lines)
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_a_single_machine_whose_path_has_no_shared_stage_matches_too() -> None:
+    """The M/M/1 of the tests: one machine, so the event engine computes each message's whole
+    path at once (no stage has two feeders), keep-alive pings included; 200 s over chunks of 30 s.
+    The same copies at the same times on both engines, and the same pings."""
+    scenario = load_scenario(FIXTURES / "mm1.yaml")
+    event = Plant(scenario, samples=True)
+    event.run()
+    fast = FastPlant(scenario, samples=True)
+    fast.run()
+    assert fast.chunk_length() < scenario.duration / 4
+    for key, row in event.rows.items():
+        for (p, t), (q, u) in zip(_by_the_end(fast.rows[key]), _by_the_end(row), strict=True):
+            assert p.size == q.size
+            np.testing.assert_allclose(p, q, rtol=0, atol=NS)
+            np.testing.assert_allclose(t, u, rtol=0, atol=NS)
+    assert fast.traffic() == event.traffic()

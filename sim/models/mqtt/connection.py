@@ -313,9 +313,11 @@ class MqttConnection:
         quiet = self.last_up if self.last_up < self.received else self.received
         due = quiet + self.keep_alive
         if due <= when:
+            # paho restarts both clocks when it pings; before sending, since the PINGRESP may be
+            # computed at once (a path without shared stages) and must not be overwritten
+            self.received = when
             if self.online:
                 self.up(self._control(PINGREQ), when)
-            self.received = when  # (paho restarts both clocks when it pings)
             due = when + self.keep_alive
         Arrival(self.env, due, self._keep_alive, None)
 
