@@ -520,7 +520,8 @@ def run_command(
     in_flight = sum(row.in_flight for row in results.streams)
     printer.note(
         f"wrote {', '.join(str(p) for p in written)}\n"
-        f"wall time {wall:.2f} s for {scenario.replications} replication(s); "
+        f"wall time {wall:.2f} s for {scenario.replications} replication(s) on the "
+        f"{results.engine.get('name', 'event')} engine; "
         f"{_published_messages(results)} messages published in the measurement windows"
         + (f"; {in_flight} copies still in flight at the end" if in_flight else "")
     )
