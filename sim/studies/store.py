@@ -10,7 +10,8 @@ the key is the SHA-256 of everything that decides the result and nothing else:
 - the content of every trace file it reads (its SHA-256, not its path);
 - the replication's number and the seed, from which every draw of the replication derives
   (:func:`sim.models.draws.component_rng`);
-- the package version, since a model change changes results.
+- the package version, since a model change changes results, and the layout of the stored file
+  (``FORMAT``).
 
 So re-running a study, one interrupted half-way, or one asking for more replications, computes
 only what is missing (as ns-3's SEM ``run_missing_simulations``). A result is a NumPy ``.npz``
@@ -53,6 +54,9 @@ _SCALARS = tuple(
 # sim.metrics.summary.replication_row: recomputed on reading, it is the same float, not stored
 _STORED = tuple(name for name in _ARRAYS if name != "latencies")
 _NOT_DECIDING = {"name", "description", "replications", "sweep", "extends"}
+# the layout of a stored result: 2 adds the latency histograms and the engine that ran it (a
+# result stored in another layout is not found, so it is computed again)
+FORMAT = 2
 
 
 @cache
@@ -89,6 +93,7 @@ def task_key(scenario: Scenario, replication: int, samples: bool = False) -> str
             "replication": replication,
             "seed": scenario.seed,
             "version": __version__,
+            "format": FORMAT,
             **({"samples": True} if samples else {}),
         },
         sort_keys=True,
