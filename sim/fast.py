@@ -201,24 +201,33 @@ def _keep_alive(timer, received, last_up, keep_alive, end, pub_ptr, pub_times): 
 
 
 @njit(cache=True)
-def _window_binds(conn, sent, released, nbytes, checked, reverse, window):  # pragma: no cover
+def _window_binds(
+    conn, sent, released, nbytes, checked, reverse, window, connections
+):  # pragma: no cover
     """Whether some message leaves while more than ``window`` bytes, its own included, are not
     yet acknowledged: an ACK comes back ``reverse`` after the receiver released the message
     (:meth:`TcpConnection.clearance`, counting a message acknowledged once it is all released).
-    Items grouped by connection, each group in send order; only ``checked`` ones are tested."""
-    acked = 0.0
-    total = 0.0
-    j = 0
+    Items in each connection's send order (connections interleaved); only ``checked`` ones are
+    tested. A connection's unacknowledged messages are a run of its latest, kept as a list."""
+    following = np.full(sent.size, -1, np.int64)
+    newest = np.full(connections, -1, np.int64)
+    oldest = np.full(connections, -1, np.int64)  # its oldest message not yet acknowledged
+    total = np.zeros(connections)
+    acked = np.zeros(connections)
     for i in range(sent.size):
-        if i == 0 or conn[i] != conn[i - 1]:
-            j = i
-            acked = 0.0
-            total = 0.0
-        total += nbytes[i]
-        while j < i and released[j] + reverse <= sent[i]:
-            acked += nbytes[j]
-            j += 1
-        if checked[i] and total - acked > window:
+        c = conn[i]
+        if newest[c] >= 0:
+            following[newest[c]] = i
+        else:
+            oldest[c] = i
+        newest[c] = i
+        total[c] += nbytes[i]
+        k = oldest[c]
+        while k != -1 and k < i and released[k] + reverse <= sent[i]:
+            acked[c] += nbytes[k]
+            k = following[k]
+        oldest[c] = k
+        if checked[i] and total[c] - acked[c] > window:
             return True
     return False
 
@@ -733,11 +742,9 @@ class FastPlant:
             released = np.concatenate([carried[2], released])
             tcp = np.concatenate([carried[3], tcp])
             checked = np.concatenate([np.zeros(carried[0].size, dtype=bool), checked])
-        order = np.argsort(conn, kind="stable")
-        conn, sent, released, tcp, checked = (
-            x[order] for x in (conn, sent, released, tcp, checked)
-        )
-        if _window_binds(conn, sent, released, tcp, checked, reverse, self.scenario.tcp.window):
+        window = self.scenario.tcp.window
+        connections = self.keep_alive.size
+        if _window_binds(conn, sent, released, tcp, checked, reverse, window, connections):
             raise OutOfScope(f"the TCP window would bind on network {name}")
         waiting = released + reverse > end
         self.unacked[name] = (conn[waiting], sent[waiting], released[waiting], tcp[waiting])

@@ -12,7 +12,7 @@ from helpers import FIXTURES, SCENARIOS, factory5g, scenario_file
 
 from sim.engine import Plant, run_scenario
 from sim.engines import choose, out_of_scope
-from sim.fast import FastPlant
+from sim.fast import FastPlant, OutOfScope
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import Scenario
@@ -227,3 +227,39 @@ def test_a_single_machine_whose_path_has_no_shared_stage_matches_too() -> None:
             np.testing.assert_allclose(p, q, rtol=0, atol=NS)
             np.testing.assert_allclose(t, u, rtol=0, atol=NS)
     assert fast.traffic() == event.traffic()
+
+
+def test_a_window_that_binds_sends_the_plant_back_to_the_event_engine() -> None:
+    """One machine sends 1,000 B messages, Poisson at 150/s, across 20 ms of latency with an
+    8 kB TCP window: 6 kB are unacknowledged on average (150/s x 40 ms round trip x 1 kB), and
+    more in a burst, so the window holds messages back now and then, within its 200 kB/s. The
+    fast engine stops (it sends everything at once); ``auto`` then runs the event engine and says
+    why, and there the window shows: latencies beyond the 20 ms path. With a 3 MB window the fast
+    engine runs, and every latency is the path's."""
+    data = {
+        "name": "window",
+        "duration": "10s",
+        "warmup": "1s",
+        "tcp": {"window": "8kB"},
+        "networks": {"n": {"kind": "parametric", "latency": "20ms"}},
+        "brokers": {"b": {"host": "none"}},
+        "machines": {
+            "m": {
+                "count": 1,
+                "network": "n",
+                "broker": "b",
+                "host": "none",
+                "streams": {"s": {"topic": "t", "poisson": "150/s", "payload": "1000B"}},
+            }
+        },
+        "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
+    }
+    tight = Scenario.model_validate(data)
+    with pytest.raises(OutOfScope, match="TCP window would bind"):
+        FastPlant(tight).run()
+    result = run_scenario(tight)
+    assert result.engine["name"] == "event" and "TCP window" in result.engine["reason"]
+    assert result.streams[0].latency_s["max"] > 0.025
+    roomy = run_scenario(Scenario.model_validate({**data, "tcp": {"window": "3MB"}}))
+    assert roomy.engine["name"] == "fast"
+    assert roomy.streams[0].latency_s["max"] < 0.0201
