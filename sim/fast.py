@@ -93,18 +93,14 @@ def _in_order(conn, times, last):  # pragma: no cover - compiled
 @njit(cache=True)
 def _host_stack(conn, times, draws, ptr, used, last):  # pragma: no cover - compiled
     """A host's stack, in order per connection (:class:`~sim.models.laws.InOrderDelay`): each
-    packet leaves its draw after it came and not before the one ahead; connection ``c``'s draws
-    are ``draws[ptr[c]:]``, of which ``used[c]`` are spent."""
-    out = np.empty_like(times)
+    packet leaves its draw after it came and not before the one ahead (:func:`_in_order`);
+    connection ``c``'s draws are ``draws[ptr[c]:]``, of which ``used[c]`` are spent."""
+    delayed = np.empty_like(times)
     for i in range(times.size):
         c = conn[i]
-        t = times[i] + draws[ptr[c] + used[c]]
+        delayed[i] = times[i] + draws[ptr[c] + used[c]]
         used[c] += 1
-        if t < last[c]:
-            t = last[c]
-        last[c] = t
-        out[i] = t
-    return out
+    return _in_order(conn, delayed, last)
 
 
 @njit(cache=True)
@@ -385,7 +381,9 @@ def _publish_bytes(payload: np.ndarray, topic: np.ndarray) -> np.ndarray:
 def _wire(
     framing: Framing, payload: np.ndarray, topic: np.ndarray, control: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes on the wire and TCP payload bytes of each message (:meth:`Framing.frames`)."""
+    """Bytes on the wire and TCP payload bytes of each message: :meth:`Framing.frames` on
+    arrays (written again because the scalar one must not need numpy, which ``validate`` does
+    without), and the TCP bytes as the parametric link counts them."""
     if framing.overhead is None:
         remaining = 2 + topic + payload
         length = np.where(
@@ -441,7 +439,7 @@ class FastPlant:
                 {"up": 0.0, "down": 0.0},
             )
         # subscribers' sessions, rows, routes
-        self.session_of = {name: i for i, name in enumerate(sc.subscribers)}
+        session_of = {name: i for i, name in enumerate(sc.subscribers)}
         subs = list(sc.subscribers.values())
         self.pace = np.asarray([s.service_time for s in subs], dtype=float)
         self.limit = np.asarray([sc.brokers[s.broker].max_queued for s in subs], dtype=np.int64)
@@ -454,6 +452,7 @@ class FastPlant:
         self.rows: dict[tuple[str, str, str], Row] = {}
         self.row_list: list[Row] = []
         routes: dict[tuple, int] = {}
+        row_index: dict[tuple[str, str, str], int] = {}
         route_sessions: list[list[int]] = []
         route_rows: list[list[int]] = []
         # connections and streams
@@ -463,7 +462,7 @@ class FastPlant:
         keep_alive: list[float] = []
         topic_bytes: list[list[float]] = []
         stream_route: list[int] = []
-        self.conn_instance: list[int] = []
+        conn_instance: list[int] = []
         client_names: list[str] = []
         client_laws: list = []
         broker_laws: list = []
@@ -473,7 +472,7 @@ class FastPlant:
                 conn_network.append(machine.network)
                 conn_broker.append(machine.broker)
                 keep_alive.append(machine.client.keep_alive)
-                self.conn_instance.append(instance)
+                conn_instance.append(instance)
                 client = f"{class_name}[{instance}]"
                 client_names.append(client)
                 client_laws.append(host_law(machine.host))
@@ -486,15 +485,16 @@ class FastPlant:
                     key = (class_name, stream_name, subscribers)
                     if key not in routes:
                         routes[key] = len(route_sessions)
-                        route_sessions.append([self.session_of[s] for s in subscribers])
+                        route_sessions.append([session_of[s] for s in subscribers])
                         rows = []
                         for s in plan.subscribers:
                             row_key = (class_name, stream_name, s)
                             if row_key not in self.rows:
                                 row = make_row(sc, class_name, stream_name, s, limit)
                                 self.rows[row_key] = row
+                                row_index[row_key] = len(self.row_list)
                                 self.row_list.append(row)
-                            rows.append(self.row_list.index(self.rows[row_key]))
+                            rows.append(row_index[row_key])
                         route_rows.append(rows)
                     route = routes[key]
                     self.streams.append(
@@ -520,7 +520,7 @@ class FastPlant:
         self.conn_broker = np.asarray(
             [list(sc.brokers).index(x) for x in conn_broker], dtype=np.int64
         )
-        self.conn_instance_arr = np.asarray(self.conn_instance, dtype=np.int64)
+        self.conn_instance = np.asarray(conn_instance, dtype=np.int64)
         self.keep_alive = np.asarray(keep_alive, dtype=float)
         # the host stacks at both ends of each connection, each way (MqttConnection)
         clients = [f"host:{name}:client" for name in client_names]
@@ -753,7 +753,7 @@ class FastPlant:
         """Each copy into its row's tally: delivered at its session's start, or dropped."""
         published = got["published"][item]
         payload = got["payload"][item]
-        instance = self.conn_instance_arr[got["c"][item]]
+        instance = self.conn_instance[got["c"][item]]
         route = got["route"][item]
         if self.single:  # every route reaches one session: its row is the route's
             row_of = self.route_rows[self.route_row_ptr[route]]
