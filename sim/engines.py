@@ -10,7 +10,12 @@ scenario within the scope they deliver the same copies at the same times (``test
 
 from __future__ import annotations
 
-from sim.scenario.schema import ParametricNetwork, Scenario
+from sim.scenario.schema import EthernetNetwork, ParametricNetwork, Scenario
+
+
+class OutOfScope(RuntimeError):
+    """The scenario (or, found while running, its traffic) is beyond what the fast engine
+    computes exactly; the message says what."""
 
 
 def out_of_scope(scenario: Scenario) -> list[str]:
@@ -21,9 +26,11 @@ def out_of_scope(scenario: Scenario) -> list[str]:
         reasons.append("it has bridges")
     for name, machine in sc.machines.items():
         network = sc.networks[machine.network]
-        if not isinstance(network, ParametricNetwork):
+        if not isinstance(network, ParametricNetwork | EthernetNetwork):
             reasons.append(f"machine {name} is on a {network.kind} network")
             continue
+        if isinstance(network, EthernetNetwork) and network.priority_queues > 1:
+            reasons.append(f"network {machine.network} has priority queues")
         if network.loss:
             reasons.append(f"network {machine.network} loses frames")
         if network.outages:
@@ -51,4 +58,4 @@ def choose(scenario: Scenario) -> tuple[str, str]:
     return "fast", "every part of the scenario is within the fast engine's scope"
 
 
-__all__ = ["choose", "out_of_scope"]
+__all__ = ["OutOfScope", "choose", "out_of_scope"]

@@ -86,6 +86,13 @@ class Frame:
         self.count = count
 
 
+def cross_gap_and_work(
+    frames_per_second: float, service: float, frames_per_burst: int
+) -> tuple[float, float]:
+    """Background traffic's mean time between bursts and the work a burst brings to the port."""
+    return frames_per_burst / frames_per_second, service * frames_per_burst
+
+
 class CrossTraffic:
     """Background frames offered to one output port, generated only when traffic looks.
 
@@ -107,9 +114,8 @@ class CrossTraffic:
     ) -> None:
         self.draws = draws
         self.frames = frames_per_burst
-        self.mean_gap = frames_per_burst / frames_per_second
+        self.mean_gap, self.work = cross_gap_and_work(frames_per_second, service, frames_per_burst)
         self.service = service
-        self.work = service * frames_per_burst
         self.next_arrival = self.mean_gap * draws.exponential()
 
     def absorb(self, free_at: float, until: float) -> float:

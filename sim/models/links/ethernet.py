@@ -59,7 +59,15 @@ from sim.models.message import Packet
 from sim.scenario.schema import EthernetNetwork
 from sim.scenario.schema import Tcp as TcpSettings
 
-__all__ = ["TRAFFIC_CLASSES", "EthernetLink", "Frame", "PriorityPort", "SwitchPort"]
+__all__ = [
+    "TRAFFIC_CLASSES",
+    "EthernetLink",
+    "Frame",
+    "PriorityPort",
+    "SwitchPort",
+    "ack_delay",
+    "cross_traffic",
+]
 
 # IEEE 802.1Q-2018 Table 8-5, recommended priority to traffic class mapping: for N traffic classes
 # (queues), the class of each priority 0..7. The highest class is served first.
@@ -73,6 +81,27 @@ TRAFFIC_CLASSES: dict[int, tuple[int, ...]] = {
     7: (1, 0, 2, 3, 4, 4, 5, 6),
     8: (1, 0, 2, 3, 4, 5, 6, 7),
 }
+
+
+def cross_traffic(config: EthernetNetwork) -> tuple[float, float, int] | None:
+    """Each shared port's background traffic: ``(frames per second, seconds a frame takes on the
+    wire, frames per burst)`` (:class:`CrossTraffic`), or ``None`` without any."""
+    cross = config.cross_traffic
+    if cross is None or cross.load == 0:
+        return None
+    frames_per_second = cross.load * config.rate / (8.0 * cross.size)
+    burst = max(1, round(cross.burst / cross.size)) if cross.burst else 1
+    return frames_per_second, cross.size * (8.0 / config.rate), burst
+
+
+def ack_delay(config: EthernetNetwork) -> float:
+    """The time a TCP ACK takes back across the network: one minimum frame per hop and the
+    switches' latencies, without queueing (see the module)."""
+    seconds_per_byte = 8.0 / config.rate
+    return (
+        config.hops * ETHERNET_MIN_ON_WIRE * seconds_per_byte
+        + (config.hops - 1) * config.switch_latency
+    )
 
 
 class SwitchPort:
@@ -261,13 +290,12 @@ class EthernetLink(Link):
                 self.ports[direction] = [SwitchPort(cross) for cross in crosses]
 
     def _cross_traffic(self, port: str) -> CrossTraffic | None:
-        cross = self.config.cross_traffic
-        if cross is None or cross.load == 0:
+        figures = cross_traffic(self.config)
+        if figures is None:
             return None
-        frames_per_second = cross.load * self.config.rate / (8.0 * cross.size)
-        burst = max(1, round(cross.burst / cross.size)) if cross.burst else 1
+        frames_per_second, service, burst = figures
         draws = self.rng_for(f"network:{self.name}:cross:{port}")
-        return CrossTraffic(frames_per_second, cross.size * self.seconds_per_byte, draws, burst)
+        return CrossTraffic(frames_per_second, service, draws, burst)
 
     def _priority_chain(
         self, direction: Direction, crosses: list[CrossTraffic | None]
@@ -291,15 +319,11 @@ class EthernetLink(Link):
     def tcp_path(self) -> TcpPath:
         """TCP's view of this network: ACKs are one minimum frame per hop plus the switch latencies."""
         if self._path is None:
-            config = self.config
-            reverse = (
-                config.hops * ETHERNET_MIN_ON_WIRE * self.seconds_per_byte
-                + (config.hops - 1) * config.switch_latency
-            )
+            reverse = ack_delay(self.config)
             self._path = TcpPath(
                 self.env,
                 self.tcp,
-                loss=config.loss,
+                loss=self.config.loss,
                 draws=self.draws,
                 reverse=reverse,
                 rtt=2.0 * reverse,
