@@ -9,8 +9,8 @@ The plant: N machines, each publishing 100 B every 100 ms (10 Hz, a random phase
 one network to one broker (5.1 us a message, so that 10,000 machines load it to 0.51: with
 Mosquitto's default figures, 20 us, it saturates at 5,000 machines and its backlog grows without
 end), with one subscriber beside it; no host stacks, no cross traffic. The
-network is a switched 1 GbE network of three hops (``ethernet``, the event engine only), or one
-parametric 1 Gbit/s FIFO with 10 us of latency (``parametric``, within the fast engine's scope).
+network is a switched 1 GbE network of three hops (``ethernet``), or one parametric 1 Gbit/s
+FIFO with 10 us of latency (``parametric``); both are within the fast engine's scope.
 Each N runs in a fresh subprocess (one replication, no warm-up), so that peak memory is that
 run's alone. Reported per N:
 

@@ -34,7 +34,7 @@ from sim.models.mqtt.connection import InTransit, MqttConnection
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import DONE, Publish
 from sim.models.mqtt.routing import Route, TopicPlan, plan_topic
-from sim.models.traffic import StreamSource
+from sim.models.traffic import ReleaseCalendar, StreamSource
 from sim.results import Results
 from sim.scenario.hosts import host_law
 from sim.scenario.schema import Client, HostDelay, Scenario
@@ -130,7 +130,7 @@ class Plant:
         self.sessions: dict[str, Session] = {}
         self._build_subscribers()
         self._build_bridges()
-        self.sources: list[StreamSource] = []
+        self.calendars: list[ReleaseCalendar] = []
         self._build_machines()
 
     def _count_feeders(self) -> None:
@@ -331,6 +331,7 @@ class Plant:
             link = self.links[machine.network]
             behind_gateway = sc.networks[machine.network].kind == "gateway"
             acknowledged = any(stream.qos for stream in machine.streams.values())
+            sources: dict[str, list[StreamSource]] = {name: [] for name in machine.streams}
             for instance in range(machine.count):
                 client = f"{class_name}[{instance}]"
                 if behind_gateway:
@@ -350,13 +351,15 @@ class Plant:
                     topic = stream.topic.replace("{id}", str(instance))
                     plan = self._plan(machine.broker, topic)
                     route = self._route(plan, class_name, stream_name)
-                    draws = self.draws(f"machine:{client}:{stream_name}")
-                    sizes = self.draws(f"machine:{client}:{stream_name}:payload")
-                    self.sources.append(
-                        StreamSource(
-                            self.env, stream, info, instance, route, send, draws, sc.warmup, sizes
-                        )
+                    rng = component_rng(
+                        self.seed, self.replication, f"machine:{client}:{stream_name}"
                     )
+                    sizes = self.draws(f"machine:{client}:{stream_name}:payload")
+                    sources[stream_name].append(
+                        StreamSource(stream, info, instance, route, send, rng, sc.warmup, sizes)
+                    )
+            for stream_name, stream in machine.streams.items():
+                self.calendars.append(ReleaseCalendar(self.env, sources[stream_name], stream.rate))
 
     def _completion(self, info: object) -> Completion:
         completion = self.completions.get(info)  # type: ignore[arg-type]
@@ -490,7 +493,7 @@ class Plant:
     def close(self) -> None:
         """Drop the pending events, so the plant's reference cycles do not outlive the run."""
         self.env._queue.clear()
-        self.sources.clear()
+        self.calendars.clear()
 
 
 def conserved(records: list[ReplicationRow]) -> list[ReplicationRow]:

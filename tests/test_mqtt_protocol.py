@@ -62,7 +62,11 @@ def scenario(tmp_path: Path, **spec: Any) -> Scenario:
 def phases(sc: Scenario) -> dict[tuple[str, int], float]:
     """The first release of each (stream, machine instance) of a periodic stream without jitter."""
     plant = Plant(sc)
-    return {(source.info.stream, source.instance): source.nominal for source in plant.sources}  # type: ignore[attr-defined]
+    return {
+        (source.info.stream, source.instance): source.first  # type: ignore[attr-defined]
+        for calendar in plant.calendars
+        for source in calendar.sources
+    }
 
 
 def schedule(first: float, every: float, until: float) -> np.ndarray:

@@ -70,8 +70,8 @@ def machine(qos: int, network: str = "mnet", keep_alive: str = "10s", **fields: 
 
 def phase(tmp_path: Path, spec: dict[str, Any]) -> float:
     """The phase of the scenario's only stream (built, not run)."""
-    (source,) = Plant(scenario(tmp_path, **spec)).sources
-    return source.nominal
+    ((source,),) = (calendar.sources for calendar in Plant(scenario(tmp_path, **spec)).calendars)
+    return source.first
 
 
 def disconnections(plant: Plant, name: str) -> int:

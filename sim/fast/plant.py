@@ -181,7 +181,7 @@ class FastPlant:
         # 1. releases and sizes, stream by stream (so connection by connection)
         times, stream, sizes = [], [], []
         for index, source in enumerate(self.streams):
-            released = source.releases(end)
+            released = source.releases.until(end)
             if released.size:
                 times.append(released)
                 stream.append(np.full(released.size, index, dtype=np.int64))

@@ -8,25 +8,17 @@ import numpy as np
 from sim.fast.kernels import host_stack
 from sim.models.draws import component_rng
 from sim.models.laws import LawStream, is_constant
+from sim.models.traffic import Releases
 from sim.scenario.schema import MAX_PAYLOAD, Scenario
+from sim.scenario.schema import Stream as StreamConfig
 
 
 class Stream:
-    """One stream of one machine instance: its releases and payload sizes, drawn in chunks with
-    the operations of :class:`sim.models.traffic.StreamSource`, from the same generators."""
+    """One stream of one machine instance: its releases (:class:`~sim.models.traffic.Releases`,
+    as the event engine's source takes them) and payload sizes, drawn in chunks from the
+    generators of :class:`sim.models.traffic.StreamSource`."""
 
-    __slots__ = (
-        "conn",
-        "every",
-        "gaps",
-        "jitter",
-        "mean_gap",
-        "nominal",
-        "pending",
-        "route",
-        "sizes",
-        "uniform",
-    )
+    __slots__ = ("conn", "releases", "route", "sizes")
 
     def __init__(
         self,
@@ -34,68 +26,17 @@ class Stream:
         replication: int,
         client: str,
         name: str,
-        stream: object,
+        stream: StreamConfig,
         conn: int,
         route: int,
     ) -> None:
         seed = scenario.seed
         rng = component_rng(seed, replication, f"machine:{client}:{name}")
         sizes = component_rng(seed, replication, f"machine:{client}:{name}:payload")
-        self.sizes = LawStream(stream.payload, sizes)  # type: ignore[attr-defined]
+        self.sizes = LawStream(stream.payload, sizes)
         self.conn = conn
         self.route = route
-        self.every = stream.every  # type: ignore[attr-defined]
-        self.jitter = stream.jitter  # type: ignore[attr-defined]
-        if self.every is not None:
-            self.uniform = LawStream.blocks(rng.random)
-            u = self.uniform.take(2)
-            self.nominal = self.every * float(u[0])
-            self.pending = self.nominal + self.jitter * float(u[1])
-        else:
-            self.mean_gap = 1.0 / stream.poisson  # type: ignore[attr-defined]
-            self.gaps = LawStream.blocks(rng.standard_exponential)
-            self.pending = self.mean_gap * float(self.gaps.take(1)[0])
-
-    def releases(self, end: float) -> np.ndarray:
-        """The releases before ``end`` (the first one after stays pending, its draw made)."""
-        if self.pending >= end:
-            return np.empty(0)
-        if self.every is not None:
-            return self._periodic(end)
-        return self._poisson(end)
-
-    def _periodic(self, end: float) -> np.ndarray:
-        every = self.every
-        m = int((end - self.nominal) / every) + 2
-        nominal = np.cumsum(np.concatenate([[self.nominal], np.full(m, every)]))[1:]
-        if self.jitter:
-            u = self.uniform.take(m)
-            following = nominal + self.jitter * u
-        else:
-            following = nominal
-        j = int(np.searchsorted(following, end))  # increasing, as jitter < every
-        if self.jitter:
-            self.uniform.untake(u[j + 1 :])
-        out = np.concatenate([[self.pending], following[:j]])
-        self.nominal = float(nominal[j])
-        self.pending = float(following[j])
-        return out
-
-    def _poisson(self, end: float) -> np.ndarray:
-        parts = [np.asarray([self.pending])]
-        now = self.pending
-        while True:
-            m = int(1.2 * (end - now) / self.mean_gap) + 16
-            gaps = self.gaps.take(m)
-            following = np.cumsum(np.concatenate([[now], self.mean_gap * gaps]))[1:]
-            j = int(np.searchsorted(following, end))
-            if j < m:
-                self.gaps.untake(gaps[j + 1 :])
-                parts.append(following[:j])
-                self.pending = float(following[j])
-                return np.concatenate(parts)
-            parts.append(following)
-            now = float(following[-1])
+        self.releases = Releases(stream, rng)
 
 
 class Hosts:
