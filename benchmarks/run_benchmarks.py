@@ -113,7 +113,7 @@ class Publications:
         self.all = 0
         self.after_warmup = 0
         self.by_stream: dict[str, int] = {}
-        for source in plant.sources:
+        for source in (source for calendar in plant.calendars for source in calendar.sources):
             info: Any = source.info
             key = f"{info.machine}/{info.stream}"
             self.by_stream.setdefault(key, 0)

@@ -58,7 +58,7 @@ class Cost:
 
     @property
     def fast_seconds(self) -> float:
-        """Expected wall time on the fast engine (``sim/fast.py``): 0.2 us for each message and
+        """Expected wall time on the fast engine (:mod:`sim.fast`): 0.2 us for each message and
         each copy (measured: 0.4 us a message with one subscriber, ``benchmarks/plant_scale.py``)."""
         return (self.messages + self.copies) * FAST_SECONDS_PER_ITEM
 
