@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/plant_scale.py [--machines 10,100,1000,10000] [--duration 10s]
+    python benchmarks/plant_scale.py [--machines 10,100,1000,10000] [--duration 10s | --messages M]
         [--network ethernet|parametric] [--engine event|fast] [--json OUT]
 
 The plant: N machines, each publishing 100 B every 100 ms (10 Hz, a random phase, QoS 0) across
@@ -12,7 +12,9 @@ end), with one subscriber beside it; no host stacks, no cross traffic. The
 network is a switched 1 GbE network of three hops (``ethernet``), or one parametric 1 Gbit/s
 FIFO with 10 us of latency (``parametric``); both are within the fast engine's scope.
 Each N runs in a fresh subprocess (one replication, no warm-up), so that peak memory is that
-run's alone. Reported per N:
+run's alone. With ``--messages M`` each N runs ``M / (10 N)`` simulated seconds instead of
+``--duration``, so that every N does the same work and the fixed costs (imports aside: building
+the plant, the summary) weigh the same. Reported per N:
 
 - CPU us per message: the process's CPU time (``time.process_time``) of ``run_scenario``
   (building the plant, the run, the conservation check and the summary), over the messages
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--machines", default="10,100,1000,10000")
     parser.add_argument("--duration", default="10s")
+    parser.add_argument("--messages", type=float, help="messages per N (sets each N's duration)")
     parser.add_argument("--network", choices=sorted(NETWORKS), default="ethernet")
     parser.add_argument("--engine", choices=("event", "fast"), default="event")
     parser.add_argument("--json", type=Path)
@@ -121,16 +124,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     figures = []
     print(
-        f"N machines x 10 Hz x 100 B, QoS 0, {args.network} 1 Gbit/s, {args.duration} simulated, "
-        f"{args.engine} engine"
+        f"N machines x 10 Hz x 100 B, QoS 0, {args.network} 1 Gbit/s, "
+        + (f"{args.messages:,.0f} messages" if args.messages else f"{args.duration} simulated")
+        + f", {args.engine} engine"
     )
     print(f"{'N':>7} {'messages':>10} {'CPU us/msg':>11} {'msg/s':>10} {'peak RSS':>10}")
     for machines in (int(n) for n in args.machines.split(",")):
+        duration = f"{args.messages / (10 * machines):g}s" if args.messages else args.duration
         done = subprocess.run(
             [
                 sys.executable,
                 __file__,
-                *("--child", str(machines), "--duration", args.duration),
+                *("--child", str(machines), "--duration", duration),
                 *("--network", args.network, "--engine", args.engine),
             ],
             capture_output=True,
