@@ -1178,7 +1178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"factory5g {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ValueError) else EXIT_FAILED
     except KeyboardInterrupt as error:
-        print(f"factory5g: {error or 'interrupted'}", file=sys.stderr)
+        print(f"factory5g: {str(error) or 'interrupted; nothing was written'}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `factory5g schema | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -106,6 +106,39 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextmanager
+def _interrupt_between_steps() -> Iterator[Callable[[], None]]:
+    """Ctrl-C (SIGINT) noted rather than raised wherever the interpreter happens to be (inside a
+    compiled kernel's loader, it could leave a lock held and hang the process); the function
+    yielded raises KeyboardInterrupt if it came, and the run calls it between stretches of
+    simulated time. A second Ctrl-C interrupts at once."""
+    import signal
+    import threading
+
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # e.g. `nohup ... &`
+    ):
+        yield lambda: None
+        return
+    came = threading.Event()
+
+    def note(_signum: int, _frame: object) -> None:
+        came.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def check() -> None:
+        if came.is_set():
+            raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGINT, note)
+    try:
+        yield check
+        check()
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextmanager
 def _progress(printer: Printer, scenario: Scenario) -> Iterator[Callable[[int, float], None]]:
     """A progress bar on stderr with the replication, the simulated time and the time left; on
     Ctrl-C an :class:`Interrupted` saying how far the run got."""
@@ -119,30 +152,33 @@ def _progress(printer: Printer, scenario: Scenario) -> Iterator[Callable[[int, f
         )
 
     try:
-        if printer.quiet:
+        with _interrupt_between_steps() as check:
+            if printer.quiet:
 
-            def advance(replication: int, fraction: float) -> None:
-                done[:] = [replication, fraction]
+                def advance(replication: int, fraction: float) -> None:
+                    done[:] = [replication, fraction]
+                    check()
 
-            yield advance
-            return
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[where]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=printer.err, transient=True) as bar:
-            task = bar.add_task(scenario.name, total=total, where=where())
+                yield advance
+                return
+            columns = (
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[where]}"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+            )
+            with Progress(*columns, console=printer.err, transient=True) as bar:
+                task = bar.add_task(scenario.name, total=total, where=where())
 
-            def advance(replication: int, fraction: float) -> None:
-                done[:] = [replication, fraction]
-                bar.update(task, completed=replication + fraction, where=where())
+                def advance(replication: int, fraction: float) -> None:
+                    done[:] = [replication, fraction]
+                    bar.update(task, completed=replication + fraction, where=where())
+                    check()
 
-            yield advance
+                yield advance
     except KeyboardInterrupt:
         raise Interrupted(
             f"{scenario.name} interrupted in {where()}; its results were not written"
