@@ -17,7 +17,7 @@ from sim.metrics.histogram import LatencyHistogram
 from sim.metrics.tally import Tally
 from sim.scenario.loader import load_scenario
 
-WARMUP, END, DEADLINE, SURVIVAL = 1.0, 11.0, 0.030, 0.050
+WARMUP, END, DEADLINE, SURVIVAL, PERIOD = 1.0, 11.0, 0.030, 0.050, 0.020
 
 
 def _record(rng: np.random.Generator, instances: int = 5) -> dict[str, np.ndarray]:
@@ -39,17 +39,26 @@ def _record(rng: np.random.Generator, instances: int = 5) -> dict[str, np.ndarra
     }
 
 
-def _availability(record: dict[str, np.ndarray], instances: int) -> float:
-    """TS 22.104 availability written out from its definition: per instance, the time beyond the
-    survival time in each gap between valid arrivals (delivered in the window within the
-    deadline), from the window's start to its end."""
+def _availability(
+    record: dict[str, np.ndarray], instances: int, period: float | None = PERIOD
+) -> float:
+    """TS 22.104 availability written out from its definition, message by message: per instance,
+    a valid message (delivered in the window within the deadline) anticipates its successor one
+    period after it was published, by the deadline (aperiodic: none, it covers from its arrival);
+    the instance is down once the survival time has passed beyond that, until the next valid
+    arrival, from the window's start to its end."""
     delivered, published = record["delivered"], record["published"]
     valid = (delivered >= WARMUP) & (delivered <= END) & (delivered - published <= DEADLINE)
+    ahead = 0.0 if period is None else period + DEADLINE
     up = []
     for i in range(instances):
-        times = np.sort(delivered[valid & (record["instance"] == i)])
-        edges = np.concatenate([[WARMUP], times, [END]])
-        down = np.clip(np.diff(edges) - SURVIVAL, 0.0, None).sum()
+        mine = valid & (record["instance"] == i)
+        order = np.argsort(delivered[mine], kind="stable")
+        cover, down = WARMUP + ahead + SURVIVAL, 0.0
+        for sent, got in zip(published[mine][order], delivered[mine][order], strict=True):
+            down += max(0.0, got - cover)
+            cover = max(cover, (got if period is None else sent + ahead) + SURVIVAL)
+        down += max(0.0, END - cover)
         up.append(1.0 - down / (END - WARMUP))
     return float(np.mean(up))
 
@@ -61,13 +70,14 @@ def test_a_tally_fed_in_chunks_at_flush_times_has_the_figures_of_the_whole_recor
     rng = np.random.default_rng(5)
     record = _record(rng)
     order = rng.permutation(record["published"].size)  # models record out of delivery order
-    tally = Tally(WARMUP, END, DEADLINE, SURVIVAL, 5)
+    tally = Tally(WARMUP, END, DEADLINE, SURVIVAL, 5, period=PERIOD)
+    aperiodic = Tally(WARMUP, END, DEADLINE, SURVIVAL, 5)
     waiting = {name: values[order] for name, values in record.items()}
     for now in [*np.linspace(0.5, END, 36), math.inf]:
         final = waiting["delivered"] <= now
-        tally.deliver(
-            *(waiting[name][final] for name in ("published", "delivered", "payload", "instance"))
-        )
+        chunk = [waiting[name][final] for name in ("published", "delivered", "payload", "instance")]
+        tally.deliver(*chunk)
+        aperiodic.deliver(*chunk)
         waiting = {name: values[~final] for name, values in waiting.items()}
     published, delivered = record["published"], record["delivered"]
     counted = (published >= WARMUP) & (delivered <= END)
@@ -87,8 +97,35 @@ def test_a_tally_fed_in_chunks_at_flush_times_has_the_figures_of_the_whole_recor
     assert np.array_equal(tally.latency.counts, whole.counts)
     assert tally.availability() == pytest.approx(_availability(record, 5), rel=1e-12)
     assert tally.availability() < 1.0  # the outage of machine 2 and the lost copies count
+    assert aperiodic.availability() == pytest.approx(_availability(record, 5, None), rel=1e-12)
     assert tally.batches[0].sum() == latencies.size
     assert tally.batches[1].sum() == pytest.approx(latencies.sum(), rel=1e-12)
+
+
+def test_availability_counts_anticipated_messages_not_delivery_jitter() -> None:
+    """A 10 ms cycle with a 10 ms deadline and a survival time of one cycle (TS 22.104's motion
+    control rows), latencies alternating 1 ms and 9 ms: every message is on time, so the
+    application never fails, although consecutive arrivals are up to 18 ms apart. One lost message
+    is survived; two in a row (cycles 50 and 51) leave it without the anticipated message from
+    0.49 + 0.01 + 0.01 + 0.01 = 0.52 s until cycle 52 arrives 1 ms later: 1 ms down in 1 s."""
+    cycle = 0.010
+    published = np.arange(100) * cycle
+    delivered = published + np.where(np.arange(100) % 2 == 0, 0.001, 0.009)
+
+    def availability(kept: np.ndarray) -> float | None:
+        tally = Tally(0.0, 1.0, cycle, cycle, 1, period=cycle)
+        n = int(kept.sum())
+        tally.deliver(published[kept], delivered[kept], np.ones(n), np.zeros(n, dtype=np.int64))
+        return tally.availability()
+
+    every = np.ones(100, dtype=bool)
+    assert availability(every) == 1.0
+    one_lost = every.copy()
+    one_lost[50] = False
+    assert availability(one_lost) == 1.0
+    two_lost = one_lost.copy()
+    two_lost[51] = False
+    assert availability(two_lost) == pytest.approx(1.0 - 0.001, rel=1e-12)
 
 
 def test_exact_copies_are_kept_up_to_the_limit_then_let_go() -> None:

@@ -83,7 +83,7 @@ class Row:
         self._instance: list[int] = []
         self._drop_published: list[float] = []
         self._drop_at: list[float] = []
-        self.tally = Tally(warmup, end, deadline, survival_time, instances, limit)
+        self.tally = Tally(warmup, end, deadline, survival_time, instances, limit, period)
         self.resumed: list[tuple[float, float]] = []  # (published, delivered) after a reconnection
         self.duplicates = 0  # QoS 1 copies that arrived a second time (over the whole run)
         self.retained = 0  # retained messages sent on resubscribing (over the whole run)

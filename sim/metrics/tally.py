@@ -8,8 +8,10 @@ before them). A :class:`Tally` folds each chunk into
 - exact counts: delivered, dropped, late for the deadline, deliveries and bits inside the
   measurement window, copies still undelivered at the end and those of them overdue;
 - a :class:`~sim.metrics.histogram.LatencyHistogram` of the latencies (relative error 0.39 %);
-- availability with survival time, per machine instance: the last valid arrival of each instance
-  is carried from chunk to chunk, so each gap is measured once, exactly;
+- availability with survival time, per machine instance (TS 22.104 clause 3.1 and Annex C: the
+  application fails once an anticipated message has not come for longer than the survival time):
+  each instance is covered until its next anticipated message is due plus the survival time, and
+  the cover is carried from chunk to chunk, so each gap is measured once, exactly;
 - batch means by publish time for the warm-up test (:mod:`sim.metrics.warmup`);
 - and the exact copies themselves while there are at most :data:`SAMPLE_LIMIT` of them (or all of
   them, when they were asked for): the percentiles a small run reports are then the exact ones,
@@ -71,6 +73,7 @@ class Tally:
         survival_time: float | None,
         instances: int,
         limit: int | None = SAMPLE_LIMIT,
+        period: float | None = None,
     ) -> None:
         self.warmup = warmup
         self.end = end
@@ -87,8 +90,13 @@ class Tally:
         self.batch_counts = np.zeros(BATCHES, dtype=np.int64)
         self.batch_sums = np.zeros(BATCHES)
         self._edges = np.linspace(warmup, end, BATCHES + 1)
-        # availability: when each instance last received a valid message, and its time down
-        self._last_valid = np.full(instances, warmup) if survival_time is not None else None
+        # availability: a valid message anticipates the next one. Periodic (``period``): due one
+        # transfer interval after it was published, by the deadline; aperiodic: none is
+        # anticipated, so the cover is its arrival. Each instance is covered until then plus the
+        # survival time; the time beyond its cover until the next valid arrival is time down.
+        self._ahead = period + (deadline or 0.0) if period is not None else None
+        first = warmup + (self._ahead or 0.0) + (survival_time or 0.0)
+        self._cover = np.full(instances, first) if survival_time is not None else None
         self._down = np.zeros(instances) if survival_time is not None else None
         self.deliveries = Kept(("published", "delivered", "payload", "instance"), limit)
         self.drops = Kept(("published", "at"), limit)
@@ -122,11 +130,11 @@ class Tally:
         batch = np.searchsorted(self._edges, sent, side="right") - 1
         self.batch_counts += np.bincount(batch, minlength=BATCHES + 1)[:BATCHES]
         self.batch_sums += np.bincount(batch, weights=latencies, minlength=BATCHES + 1)[:BATCHES]
-        if self._last_valid is not None:
+        if self._cover is not None:
             valid = in_measurement
             if self.deadline is not None:
                 valid = valid & (delivered - published <= self.deadline)
-            self._arrivals(delivered[valid], instance[valid])
+            self._arrivals(delivered[valid], published[valid], instance[valid])
 
     def drop(self, published: np.ndarray, at: np.ndarray) -> None:
         """Copies dropped at ``at`` (final, as for :meth:`deliver`)."""
@@ -145,23 +153,35 @@ class Tally:
             return 0
         return int(np.count_nonzero(published + self.deadline <= self.end))
 
-    def _arrivals(self, times: np.ndarray, instances: np.ndarray) -> None:
-        """Valid arrivals: each instance's gaps since its previous one, beyond the survival time,
-        count as time down."""
+    def _arrivals(self, times: np.ndarray, published: np.ndarray, instances: np.ndarray) -> None:
+        """Valid arrivals at ``times`` of messages published at ``published``: each arrival after
+        its instance's cover counts the time beyond it as down, and covers the instance until the
+        message's successor is due (periodic) or it arrived (aperiodic), plus the survival
+        time."""
         if not times.size:
             return
         order = np.lexsort((times, instances))
         times, instances = times[order], instances[order]
-        previous = np.empty_like(times)
-        previous[1:] = times[:-1]
+        anchor = times if self._ahead is None else published[order] + self._ahead
+        cover = anchor + self.survival_time  # type: ignore[operator]
         first = np.ones(times.size, dtype=bool)
         first[1:] = instances[1:] != instances[:-1]
-        previous[first] = self._last_valid[instances[first]]  # type: ignore[index]
-        gaps = np.clip(times - previous - self.survival_time, 0.0, None)  # type: ignore[operator]
+        carried = self._cover[instances[first]]  # type: ignore[index]
+        cover[first] = np.maximum(cover[first], carried)
+        # each instance's cover so far: a running maximum within its run of arrivals (a message
+        # overtaken by a later one's arrival anticipates less than that one did)
+        if np.any(np.diff(cover)[~first[1:]] < 0):
+            for i in range(1, cover.size):
+                if not first[i] and cover[i] < cover[i - 1]:
+                    cover[i] = cover[i - 1]
+        before = np.empty_like(cover)
+        before[1:] = cover[:-1]
+        before[first] = carried
+        gaps = np.clip(times - before, 0.0, None)
         self._down += np.bincount(instances, weights=gaps, minlength=self._down.size)  # type: ignore[union-attr]
         last = np.ones(times.size, dtype=bool)
         last[:-1] = first[1:]
-        self._last_valid[instances[last]] = times[last]  # type: ignore[index]
+        self._cover[instances[last]] = cover[last]  # type: ignore[index]
 
     # ------------------------------------------------------------------------------ figures
 
@@ -186,10 +206,10 @@ class Tally:
 
     def availability(self) -> float | None:
         """The share of the window each instance was up, averaged over the instances (TS 22.104:
-        down once no valid message arrived for longer than the survival time)."""
-        if self._last_valid is None:
+        down once an anticipated message has not come for longer than the survival time)."""
+        if self._cover is None:
             return None
-        tail = np.clip(self.end - self._last_valid - self.survival_time, 0.0, None)  # type: ignore[operator]
+        tail = np.clip(self.end - self._cover, 0.0, None)
         down = self._down + tail  # type: ignore[operator]
         return float(np.mean(1.0 - down / (self.end - self.warmup)))
 
