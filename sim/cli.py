@@ -332,6 +332,25 @@ def _sweep(args: argparse.Namespace) -> int:
         )
 
 
+def _names(text: str | None) -> list[str] | None:
+    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from sim.bench_commands import bench_command
+    from sim.studies.bench import discover
+
+    folder = Path(args.suite)
+    entries = discover(
+        folder, _names(args.plants), _names(args.options), args.quick, _overrides(args)
+    )
+    _within_budget([(entry.scenario, entry.path) for entry in entries], args)
+    name = "bench-quick" if args.quick else "bench"
+    out = prepare(Path(args.out) if args.out else inside(Path("results"), name))
+    with _executor(args) as executor:
+        return bench_command(entries, str(folder), args.quick, out, _printer(args), executor)
+
+
 def _report(args: argparse.Namespace) -> int:
     from sim.html_report import write_report
 
@@ -1053,6 +1072,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_options(compare)
     compare.set_defaults(handler=_compare)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark suite of reference plants and print its scorecard",
+        description="Run every reference plant of a benchmark suite (default "
+        "scenarios/benchmarks: one folder per plant, one file per network option) and print the "
+        "scorecard: a row per plant, a column per option, each cell the verdict of the plant's "
+        "requirement targets with the worst p99, availability and the busiest network's "
+        "utilisation; then every target with its margin, and what each plant cost to simulate. "
+        "Writes scorecard.json, scorecard.csv, report.html, catalogue.md and each run's results; "
+        "every replication is kept in DIR/store, so a second run computes only what changed.",
+    )
+    bench.add_argument(
+        "suite",
+        nargs="?",
+        default="scenarios/benchmarks",
+        metavar="SUITE_OR_FOLDER",
+        help="a suite folder, or one plant's folder (default scenarios/benchmarks)",
+    )
+    bench.add_argument("--plants", metavar="A,B", help="only these plants (folder names)")
+    bench.add_argument("--options", metavar="X,Y", help="only these options (file names)")
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="each plant for its card's quick time (a few seconds) with 2 replications: the "
+        "whole suite in a few minutes, most many-nines targets left undecided",
+    )
+    _run_options(bench)
+    bench.set_defaults(handler=_bench)
 
     sweep = commands.add_parser(
         "sweep",

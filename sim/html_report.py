@@ -322,9 +322,87 @@ def _capacity_html(folder: Path) -> str:
     )
 
 
+def _bench_html(folder: Path) -> str:
+    """A benchmark suite's page: the scorecard matrix, every judged target, the tool's cost."""
+    from sim.bench_commands import cell_lines
+    from sim.studies.bench import Cell
+
+    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+    cells = {}
+    for data in card["cells"]:
+        fields = {k: v for k, v in data.items() if k in Cell.__dataclass_fields__}
+        fields["busiest"] = data["busiest_network"]
+        cells[(data["plant"], data["option"])] = Cell(**fields)
+    matrix = []
+    for plant in card["plants"]:
+        row = [_e(plant)]
+        for option in card["options"]:
+            c = cells.get((plant, option))
+            if c is None:
+                row.append("")
+                continue
+            first, *rest = cell_lines(c)
+            row.append(
+                f'<span class="{_e(c.verdict)}">{_e(first)}</span><br>'
+                + "<br>".join(_e(line) for line in rest)
+            )
+        matrix.append(row)
+    targets = [
+        [
+            _e(c.plant),
+            _e(c.option),
+            _e(t["row"]),
+            _e(t["target"]),
+            _verdict_cell(t["verdict"]),
+            _e(figure_text(t["target"], t["estimate"])),
+            _e(figure_text(t["target"], t["required"])),
+            _e(t["reason"] or ""),
+        ]
+        for c in cells.values()
+        for t in c.targets
+    ]
+    tool = [
+        [
+            _e(c.plant),
+            _e(c.option),
+            _e(c.engine),
+            _e(f"{c.replications} x {c.duration_s:g} s"),
+            _e(f"{c.messages:,}"),
+            _e("stored" if c.cpu_s is None else f"{c.cpu_s:.2f}"),
+            _e("-" if c.messages_per_cpu_s is None else f"{c.messages_per_cpu_s:,.0f}"),
+        ]
+        for c in cells.values()
+    ]
+    return _page(
+        f"benchmark suite {card['suite']} ({card['mode']})",
+        [
+            f'<p class="note">{len(cells)} plant x option runs on {card["workers"]} worker(s) '
+            f"in {card['wall_s']:.1f} s wall. Each cell: the verdict over the plant's targets "
+            "(how many failed or are undecided), the worst p99 and availability of its judged "
+            "rows, the busiest network's utilisation.</p>",
+            "<h2>Scorecard</h2>",
+            _table(["plant", *card["options"]], matrix, left=len(card["options"]) + 1),
+            "<h2>Requirement targets</h2>",
+            _table(
+                ["plant", "option", "row", "target", "verdict", "estimate", "required", "note"],
+                targets,
+                left=4,
+            ),
+            "<h2>The tool: what each plant cost to simulate</h2>",
+            _table(
+                ["plant", "option", "engine", "simulated", "messages", "CPU s", "msg per CPU s"],
+                tool,
+                left=3,
+            ),
+        ],
+    )
+
+
 def report_html(folder: Path) -> str:
-    """The report of the results in ``folder`` (a comparison, one run, a sweep or a capacity
-    search)."""
+    """The report of the results in ``folder`` (a comparison, one run, a sweep, a capacity
+    search or a benchmark suite's scorecard)."""
+    if (folder / "scorecard.json").is_file():
+        return _bench_html(folder)
     if (folder / "sweep.json").is_file():
         return _sweep_html(folder)
     if (folder / "capacity.json").is_file():

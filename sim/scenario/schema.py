@@ -964,6 +964,36 @@ class Subscriber(Strict):
         return None if chosen == "none" else chosen
 
 
+# -------------------------------------------------------------------------------------- benchmark
+
+
+class Benchmark(Strict):
+    """A reference plant's card (``factory5g bench``; ``run`` ignores it): the published use case
+    the plant is built from, where its figures come from, and which network option this file is.
+    The plant's own figures (devices, transfer intervals, message sizes, survival times, targets)
+    are the scenario's; the catalogue page (docs/benchmarks.md) is generated from both."""
+
+    plant: str = Field(min_length=1, max_length=200, description="the plant, as a title")
+    use_case: str = Field(
+        min_length=1, max_length=2000, description="the published use case it is built from"
+    )
+    sources: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = Field(
+        min_length=1, max_length=20, description="where its characteristic parameters come from"
+    )
+    service_area: str = Field(
+        default="", max_length=200, description="the area the devices are spread over"
+    )
+    option: str = Field(
+        min_length=1, max_length=500, description="this file's network option, in a sentence"
+    )
+    quick: Time = Field(
+        default=2.0,
+        gt=0,
+        le=MAX_DURATION,
+        description="simulated time of each replication in bench --quick (warm-up included)",
+    )
+
+
 # --------------------------------------------------------------------------------------- scenario
 
 
@@ -992,6 +1022,10 @@ class Scenario(Strict):
     sweep: Sweep | None = Field(
         default=None,
         description="a study file's parameter sweep (factory5g sweep); run ignores it",
+    )
+    benchmark: Benchmark | None = Field(
+        default=None,
+        description="a reference plant's card for factory5g bench; run ignores it",
     )
     engine: Literal["auto", "event", "fast"] = Field(
         default="auto",

@@ -1,7 +1,8 @@
 """Where a study's tasks run: in this process, or on Dask distributed workers.
 
 A task is one replication of one resolved scenario (:class:`Task`); its result is the bytes of
-:func:`sim.studies.store.encode`. Every replication seeds its own generators from the scenario's
+:func:`sim.studies.store.encode`, handed over with the CPU seconds the worker spent on it (what
+``factory5g bench`` reports of the tool's own speed; not part of the result). Every replication seeds its own generators from the scenario's
 seed, its number and each component's name, so a task computes the same bytes wherever it runs,
 and results are merged in replication order whatever order the tasks finish in: the figures are
 byte-identical for any executor and any number of workers.
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 from sim.scenario.schema import Scenario
 
-Done = Callable[["Task", bytes], None]
+Done = Callable[["Task", bytes, float], None]  # (task, result, CPU seconds it took)
 Fraction = Callable[[float], None]
 
 
@@ -49,21 +50,25 @@ class Task:
 def simulate(
     scenario: Scenario, replication: int, progress: Fraction | None = None, samples: bool = False
 ) -> Any:
-    """Run one replication: its encoded result, or ``(kind, message)`` if the model failed (a
-    failure travels back from a Dask worker as text, whatever its exception class)."""
+    """Run one replication: ``(encoded result, CPU seconds)``, or ``(kind, message)`` if the
+    model failed (a failure travels back from a Dask worker as text, whatever its exception
+    class)."""
+    import time
+
     from sim.engine import ConservationError, SimulationError, replicate
     from sim.studies.store import encode
 
+    start = time.process_time()
     try:
         records, traffic = replicate(scenario, replication, progress, samples)
     except (SimulationError, ConservationError) as error:
         return (type(error).__name__, str(error))
-    return encode(records, traffic)
+    return encode(records, traffic), time.process_time() - start
 
 
-def _result(task: Task, outcome: Any) -> bytes:
-    if isinstance(outcome, bytes):
-        return outcome
+def _result(task: Task, outcome: Any) -> tuple[bytes, float]:
+    if isinstance(outcome[0], bytes):
+        return outcome  # type: ignore[no-any-return]
     kind, message = outcome
     raise TaskFailed(
         f"{task.label}: {message}"
@@ -76,7 +81,7 @@ class Executor(Protocol):
     workers: int
 
     def run(self, tasks: Iterable[Task], done: Done, fraction: Fraction | None = None) -> None:
-        """Run ``tasks``, calling ``done(task, result)`` as each finishes (in the caller's
+        """Run ``tasks``, calling ``done(task, result, CPU seconds)`` as each finishes (in the caller's
         thread); ``fraction`` hears how far the current task is, where that is known."""
 
     def close(self) -> None: ...
@@ -105,7 +110,7 @@ class InProcess(_Closing):
     def run(self, tasks: Iterable[Task], done: Done, fraction: Fraction | None = None) -> None:
         for task in tasks:
             outcome = simulate(task.scenario, task.replication, fraction, task.samples)
-            done(task, _result(task, outcome))
+            done(task, *_result(task, outcome))
 
     def describe(self) -> str:
         return "in this process"
@@ -177,7 +182,7 @@ class DaskExecutor(_Closing):
                     outcome = future.result()
                 except Exception as error:  # a lost worker, a task killed by its memory limit
                     raise TaskFailed(f"{task.label}: {type(error).__name__}: {error}") from None
-                done(task, _result(task, outcome))
+                done(task, *_result(task, outcome))
         finally:
             for future in pending:
                 future.cancel()

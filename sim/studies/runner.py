@@ -44,6 +44,7 @@ class Runner:
     samples: bool = False  # the rows keep every delivered copy (--samples)
     computed: int = 0  # tasks run, over the runner's life
     reused: int = 0  # tasks found in the store that an earlier run had computed
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds of each task computed
     _computed_keys: set[str] = field(default_factory=set, repr=False)
 
     def run(self, jobs: Sequence[Job]) -> list[Results]:
@@ -114,7 +115,8 @@ class Runner:
             if self.progress is not None:
                 self.progress(finished[0], total, share)
 
-        def done(task: Task, data: bytes) -> None:
+        def done(task: Task, data: bytes, cpu_s: float) -> None:
+            self.cpu_s[task.key] = cpu_s
             if self.store is not None:
                 self.store.put(task.key, data)  # read back when its job is merged
             self._computed_keys.add(task.key)

@@ -53,7 +53,7 @@ _SCALARS = tuple(
 # a delivered copy's latency is its delivery time minus its publish time, computed so in
 # sim.metrics.summary.replication_row: recomputed on reading, it is the same float, not stored
 _STORED = tuple(name for name in _ARRAYS if name != "latencies")
-_NOT_DECIDING = {"name", "description", "replications", "sweep", "extends"}
+_NOT_DECIDING = {"name", "description", "replications", "sweep", "extends", "benchmark"}
 # the layout of a stored result: 2 adds the latency histograms and the engine that ran it (a
 # result stored in another layout is not found, so it is computed again)
 FORMAT = 2

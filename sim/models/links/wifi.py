@@ -301,6 +301,12 @@ class WifiLink(Link):
             "longest_queue": stats.longest_queue,
         }
 
+    def usage(self, duration: float) -> dict[str, float]:
+        """The share of ``duration`` the medium was busy (frames, SIFS, ACKs, DIFS/EIFS), the same
+        for both directions: they share it."""
+        share = self.stats.busy / duration if duration > 0 else 0.0
+        return {"up": share, "down": share}
+
     def held(self) -> list[Packet]:
         """Messages not yet complete (on the air, in a queue, at a sender waiting for the access
         point, lost and waiting to be sent again), or complete but waiting for an earlier one."""
