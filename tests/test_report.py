@@ -127,7 +127,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium here (.ci/run installs Debian's)")
-@pytest.mark.parametrize("which", ["compared", "swept", "capacity"])
+@pytest.mark.parametrize("which", ["compared", "swept", "capacity", "bench_quick"])
 def test_the_report_renders_in_headless_chromium(
     which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:

@@ -25,6 +25,8 @@ def _size(value: object) -> str:
     if isinstance(value, int | float):
         return f"{value:g} B" if value < 1000 else f"{value / 1000:g} kB"
     kind = getattr(value, "kind", "law")
+    if kind == "constant":
+        return _size(value.value)  # type: ignore[attr-defined]
     if kind == "uniform":
         return f"{_size(value.low)} to {_size(value.high)}"  # type: ignore[attr-defined]
     return f"{kind}, mean {_size(value.mean)}"  # type: ignore[attr-defined]
@@ -79,7 +81,7 @@ def plant_sketch(entries: Sequence[Entry]) -> str:
     lines = [f"### {entries[0].plant}: {card.plant}", ""]
     lines.append(f"**Use case.** {card.use_case}")
     if card.service_area:
-        lines.append(f"**Service area.** {card.service_area}.")
+        lines += ["", f"**Service area.** {card.service_area}."]
     lines += ["", "**Devices and streams** (as in every option):", ""]
     lines += ["| machines | count | stream | cadence | message | QoS | requirement |"]
     lines += ["|---|---:|---|---|---|---:|---|"]
