@@ -355,11 +355,12 @@ def _report(args: argparse.Namespace) -> int:
     from sim.html_report import write_report
 
     folder = Path(args.dir)
-    written = ("comparison.json", "summary.json", "sweep.json", "capacity.json")
+    written = ("comparison.json", "summary.json", "sweep.json", "capacity.json", "scorecard.json")
     if not any((folder / name).is_file() for name in written):
         raise OutputError(
-            f"{folder}: no comparison.json, summary.json, sweep.json or capacity.json here (write "
-            "them with factory5g compare, run, sweep or capacity --out DIR)"
+            f"{folder}: no comparison.json, summary.json, sweep.json, capacity.json or "
+            "scorecard.json here (write them with factory5g compare, run, sweep, capacity or "
+            "bench --out DIR)"
         )
     out = Path(args.out) if args.out else None
     path = write_report(folder, out)
