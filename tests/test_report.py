@@ -66,7 +66,10 @@ def test_report_rewrites_it_from_the_folder(compared: Path, tmp_path: Path) -> N
     )
     empty = factory5g("report", str(tmp_path))
     assert empty.returncode == 2
-    assert "no comparison.json, summary.json, sweep.json, capacity.json or scorecard.json" in empty.stderr
+    assert (
+        "no comparison.json, summary.json, sweep.json, capacity.json or scorecard.json"
+        in empty.stderr
+    )
     assert "Traceback" not in empty.stderr
 
 
