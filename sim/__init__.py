@@ -31,6 +31,7 @@ _EXPORTS = {
     "compare_files": "sim.api",
     "sweep": "sim.api",
     "capacity": "sim.api",
+    "bench": "sim.api",
     "load_sweep": "sim.studies.sweep",
     "sweep_plot": "sim.plots",
     "Comparison": "sim.compare",

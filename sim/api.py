@@ -111,3 +111,38 @@ def capacity(
     if out is not None:
         found.write(Path(out))
     return found
+
+
+def bench(
+    suite: str | Path = "scenarios/benchmarks",
+    plants: list[str] | None = None,
+    options: list[str] | None = None,
+    quick: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    decide_within: float | None = 60.0,
+    **overrides: Any,
+) -> Any:
+    """Run the benchmark suite (or one plant's folder) and return its
+    :class:`sim.studies.bench.Scorecard`: ``.cells``, ``.at(plant, option)``, ``.to_dataframe()``
+    (a row per plant, option and target). As ``factory5g bench``: ``quick`` for each plant's short
+    run, ``decide_within`` seconds of compute to lengthen a full run whose targets are undecided
+    (None: never), ``out`` to keep every replication there."""
+    import time
+
+    from sim.studies.bench import Scorecard, discover, score
+    from sim.studies.executor import executor
+    from sim.studies.runner import Runner
+
+    entries = discover(Path(suite), plants, options, quick, overrides or None)
+    start = time.perf_counter()
+    with executor(workers, scheduler) as chosen:
+        _, cells = score(
+            entries,
+            Runner(chosen, _store(out)),
+            None if quick else decide_within,
+            overrides,
+        )
+        card = Scorecard(str(suite), quick, chosen.workers, cells, time.perf_counter() - start)
+    return card

@@ -20,7 +20,7 @@ from sim.metrics.figures import milliseconds, percent
 from sim.outputs import csv_text, json_text
 from sim.report import Printer, markdown, task_progress, titled_table
 from sim.scenario.units import format_time
-from sim.studies.bench import CSV_COLUMNS, Cell, Entry, Scorecard, cell, run_suite
+from sim.studies.bench import CSV_COLUMNS, Cell, Entry, Scorecard, score
 from sim.studies.capacity import figure_text
 from sim.studies.executor import Executor
 from sim.studies.runner import Runner
@@ -136,7 +136,8 @@ def _tool_lines(card: Scorecard) -> tuple[list[str], list[list[str]]]:
             c.plant,
             c.option,
             c.engine,
-            f"{c.replications} x {c.duration_s:g} s",
+            f"{c.replications} x {c.duration_s:g} s"
+            + (f" (file: {c.lengthened_from_s:g} s)" if c.lengthened_from_s else ""),
             f"{c.messages:,}",
             "stored" if c.cpu_s is None else f"{c.cpu_s:.2f}",
             "-" if c.messages_per_cpu_s is None else f"{c.messages_per_cpu_s:,.0f}",
@@ -198,9 +199,13 @@ def bench_command(
     out: Path,
     printer: Printer,
     executor: Executor,
+    decide_within: float | None = None,
+    overrides: dict[str, object] | None = None,
 ) -> int:
     """``factory5g bench``: run what is missing from ``out/store``, print the scorecard and write
-    its files."""
+    its files. With ``decide_within`` (the full run), each plant whose targets are undecided runs
+    again, once, long enough to decide the most demanding of them that an estimated
+    ``decide_within`` seconds of compute can."""
     from sim.html_report import write_report
     from sim.results import write_scenario
     from sim.studies.catalogue import catalogue_markdown
@@ -213,12 +218,19 @@ def bench_command(
     )
     store = Store(out / "store")
     start = time.perf_counter()
+
+    def lengthening(again: list[Entry]) -> None:
+        printer.note(
+            f"{len(again)} run(s) again, longer, to decide their targets: "
+            + ", ".join(f"{e.label} {format_time(e.scenario.duration)}" for e in again)
+        )
+
     with task_progress(printer, "bench") as advance:
         runner = Runner(executor, store, advance)
-        done = run_suite(entries, runner)
+        done, cells = score(entries, runner, decide_within, overrides, lengthening)
     card = Scorecard(suite, quick, executor.workers, wall_s=time.perf_counter() - start)
-    for entry, results, cpu_s in done:
-        card.cells.append(cell(entry, results, cpu_s))
+    for (entry, results, _), found in zip(done, cells, strict=True):
+        card.cells.append(found)
         folder = out / "plants" / entry.plant / entry.option
         results.write(folder)
         write_scenario(entry.scenario, folder)

@@ -347,8 +347,18 @@ def _bench(args: argparse.Namespace) -> int:
     _within_budget([(entry.scenario, entry.path) for entry in entries], args)
     name = "bench-quick" if args.quick else "bench"
     out = prepare(Path(args.out) if args.out else inside(Path("results"), name))
+    decide = None if args.quick or args.duration else args.decide_within
     with _executor(args) as executor:
-        return bench_command(entries, str(folder), args.quick, out, _printer(args), executor)
+        return bench_command(
+            entries,
+            str(folder),
+            args.quick,
+            out,
+            _printer(args),
+            executor,
+            decide_within=decide,
+            overrides=_overrides(args),
+        )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -1099,6 +1109,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="each plant for its card's quick time (a few seconds) with 2 replications: the "
         "whole suite in a few minutes, most many-nines targets left undecided",
+    )
+    bench.add_argument(
+        "--decide-within",
+        type=_duration,
+        default=60.0,
+        metavar="T",
+        help="in the full run, a plant with undecided targets runs again, once, long enough to "
+        "decide the most demanding of them whose run is estimated to take at most T of compute "
+        "(default 60s; with --duration, none does); the others say how long a run would need",
     )
     _run_options(bench)
     bench.set_defaults(handler=_bench)

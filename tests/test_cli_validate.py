@@ -307,7 +307,14 @@ def test_ctrl_c_stops_a_run_with_exit_130_and_no_traceback(tmp_path: Path) -> No
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3.0)
+    # once it has had 3 s of CPU it is simulating (imports and loading take about 1.5 s), however
+    # busy the machine is
+    import psutil
+
+    watched = psutil.Process(process.pid)
+    deadline = time.monotonic() + 120
+    while sum(watched.cpu_times()[:2]) < 3.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -50,13 +50,36 @@ def counts(requirement: dict, judged: int, misses: int, replications: int = 1, *
 
 def test_a_six_nines_target_is_never_shown_by_a_hundred_thousand_messages() -> None:
     """10^5 messages all on time: the 95 % lower bound is 0.99996, short of 99.9999 %: inconclusive,
-    and a decision needs 3 / 1e-6 = 3 million messages (30,000 s at this row's 1000 msg/s)."""
+    and a decision needs the n whose exact lower bound 0.025^(1/n) reaches 1 - 1e-6, ln 40 / 1e-6
+    = 3.69 million messages (3,689 s at this row's 1000 msg/s): that many all on time pass, one
+    fewer does not."""
     (verdict,) = counts({"deadline": "10ms", "reliability": "99.9999%"}, 100_000, 0)
     assert verdict.verdict == "inconclusive"
-    assert verdict.needed == math.ceil(3 / 1e-6)
-    assert verdict.needed_s == pytest.approx(3e6 / 1000, rel=1e-6)
+    assert verdict.needed == pytest.approx(math.log(40) / 1e-6, rel=1e-5)
+    assert verdict.needed_s == pytest.approx(verdict.needed / 1000, rel=1e-6)
+    (enough,) = counts({"deadline": "10ms", "reliability": "99.9999%"}, verdict.needed, 0)
+    assert enough.verdict == "pass"
+    (short,) = counts({"deadline": "10ms", "reliability": "99.9999%"}, verdict.needed - 1, 0)
+    assert short.verdict == "inconclusive"
     (easy,) = counts({"deadline": "10ms", "reliability": "99.9%"}, 100_000, 0)
     assert easy.verdict == "pass" and easy.margin == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize(("rate", "allowed"), [(2.26e-7, 1e-6), (5e-4, 1e-3), (2e-3, 1e-3)])
+def test_the_trials_said_to_decide_a_target_decide_it(rate: float, allowed: float) -> None:
+    """With the failures at the share seen, 5 % more trials than the verdict says a decision
+    needs give an interval wholly on one side of the target (pass below it, fail above), and half
+    of them do not (the failures a whole number, so exactly ``needed`` may fall either side)."""
+    from sim.metrics.verdicts import trials_to_decide
+
+    needed = trials_to_decide(rate, allowed)
+    target = {"deadline": "10ms", "reliability": f"{(1 - allowed) * 100:.6f}%"}
+    more = round(needed * 1.05)
+    (enough,) = counts(target, more, round(rate * more))
+    assert enough.verdict == ("pass" if rate < allowed else "fail")
+    half = needed // 2
+    (fewer,) = counts(target, half, round(rate * half))
+    assert fewer.verdict == "inconclusive"
 
 
 def test_an_interval_that_straddles_the_target_is_inconclusive() -> None:
@@ -64,7 +87,7 @@ def test_an_interval_that_straddles_the_target_is_inconclusive() -> None:
     (verdict,) = counts({"deadline": "10ms", "reliability": "99%"}, 10_000, 100)
     assert verdict.verdict == "inconclusive"
     assert verdict.low < 0.99 < verdict.high
-    assert verdict.needed > 10_000
+    assert verdict.needed is None and "sits on the target" in verdict.reason
     (short,) = counts({"deadline": "10ms", "reliability": "99%"}, 10_000, 500)
     assert short.verdict == "fail" and short.margin == pytest.approx(-0.04)
 

@@ -14,9 +14,10 @@ interval of its estimate:
 
 A target is ``pass`` when the whole interval is on the right side of it, ``fail`` when the whole
 interval is on the wrong side, ``inconclusive`` otherwise, with the messages (or periods) a run would
-need to decide it: with no failure seen, ``3 / (1 - target)`` (the rule of three: zero failures in
-n trials put the 95 % upper bound of the failure rate near 3/n), and how much simulated time that
-is at the row's rate. The margin is estimate minus target (negative: short of it).
+need to decide it: with no failure seen, the n at which the exact interval's lower bound,
+``0.025 ** (1 / n)``, reaches the target: ``ln 40 / (1 - target)``, about ``3.7 / (1 - target)``
+(the rule of three's 3/n is the one-sided bound; these intervals are two-sided), and how much
+simulated time that is at the row's rate. The margin is estimate minus target (negative: short of it).
 """
 
 from __future__ import annotations
@@ -82,6 +83,35 @@ def replication_interval(values: Sequence[float]) -> tuple[float, float] | None:
     return float(data.mean() - half), float(data.mean() + half)
 
 
+def trials_to_decide(rate: float, allowed: float) -> int:
+    """How many trials decide a failure share observed at ``rate`` against ``allowed``: with none
+    seen, the n at which the exact interval's lower bound of the success share, ``0.025 ** (1 /
+    n)``, reaches ``1 - allowed``; with some, the n at which the exact (Clopper-Pearson) interval of
+    ``rate n`` failures in n, in its Poisson form (bounds ``chi2(0.025 or 0.975; 2k or 2k + 2) /
+    2n``, right for the small shares targets have), lies wholly below ``allowed`` (rate below it)
+    or above it."""
+    none_seen = math.log(0.025) / math.log1p(-allowed)
+    if rate <= 0.0:
+        return math.ceil(none_seen - 1e-9)
+    if rate == allowed:
+        return 0  # never: the estimate sits on the target
+
+    def decided(n: float) -> bool:
+        if rate < allowed:
+            return float(stats.chi2.ppf(0.975, 2.0 * (rate * n + 1.0))) / (2.0 * n) <= allowed
+        return float(stats.chi2.ppf(0.025, 2.0 * rate * n)) / (2.0 * n) >= allowed
+
+    low, high = 1.0, max(none_seen, 1.0)
+    while not decided(high):
+        low, high = high, high * 2.0
+        if high > 1e18:
+            return 0
+    while high - low > max(1.0, 1e-6 * high):
+        middle = (low + high) / 2.0
+        low, high = (low, middle) if decided(middle) else (middle, high)
+    return math.ceil(high)
+
+
 def _side(required: float, interval: tuple[float, float], at_least: bool) -> str:
     low, high = interval
     if at_least:
@@ -120,11 +150,13 @@ def _decide(
         allowed = (1.0 - required) if at_least else required
         if allowed > 0:
             rate = failures / trials if trials else 0.0
-            needed = math.ceil(3.0 / allowed)
-            if 0 < rate < allowed:  # enough trials that the interval clears the target
-                needed = max(needed, math.ceil(4.0 * rate / (allowed - rate) ** 2))
-            needed_s = needed / per_second if per_second > 0 else None
-            reason = f"{trials:,} seen; about {needed:,} needed to decide"
+            needed = trials_to_decide(rate, allowed)
+            if needed:
+                needed_s = needed / per_second if per_second > 0 else None
+                reason = f"{trials:,} seen; about {needed:,} needed to decide"
+            else:
+                needed = None
+                reason = f"{trials:,} seen; the estimate sits on the target"
         else:
             reason = "a target of none cannot be shown by sampling"
     return Verdict(

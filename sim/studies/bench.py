@@ -21,7 +21,7 @@ cannot decide says how many messages (and how much simulated time) a decision ne
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from sim.results import Results
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario
 from sim.scenario.schema import EthernetNetwork, ParametricNetwork, Scenario
-from sim.scenario.units import format_time
 from sim.studies.runner import Job, Runner
 
 # the scorecard's columns: today's intranets first, then the upgrades; an option of another name
@@ -65,6 +64,11 @@ class Entry:
     @property
     def label(self) -> str:
         return f"{self.plant}/{self.option}"
+
+
+def _seconds(value: float) -> str:
+    """A time as a scenario field takes it (a number with its unit)."""
+    return f"{value:.12g}s"
 
 
 def option_order(option: str) -> tuple[int, str]:
@@ -131,11 +135,11 @@ def discover(
         if quick:
             duration = scenario.benchmark.quick
             quick_values: dict[str, Any] = {
-                "duration": format_time(duration),
+                "duration": _seconds(duration),
                 "replications": QUICK_REPLICATIONS,
             }
             if scenario.warmup >= duration:
-                quick_values["warmup"] = format_time(duration / 4.0)
+                quick_values["warmup"] = _seconds(duration / 4.0)
             scenario = load_scenario(path, {**quick_values, **given})
         entries.append(Entry(plant, path.stem, path, scenario))
     if not entries:
@@ -200,6 +204,7 @@ class Cell:
     duration_s: float
     replications: int
     engine: str
+    lengthened_from_s: float | None = None  # the file's duration, if run longer to decide
 
     @property
     def messages_per_cpu_s(self) -> float | None:
@@ -218,6 +223,7 @@ class Cell:
             "utilisation": self.utilisation,
             "messages": self.messages,
             "duration_s": self.duration_s,
+            "lengthened_from_s": self.lengthened_from_s,
             "replications": self.replications,
             "engine": self.engine,
             "cpu_s": self.cpu_s,
@@ -320,6 +326,12 @@ class Scorecard:
             "wall_s": self.wall_s,
         }
 
+    def to_dataframe(self) -> Any:
+        """:meth:`records` as a pandas DataFrame (the CSV's columns)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records(), columns=CSV_COLUMNS)
+
     def records(self) -> list[dict[str, Any]]:
         """One row per (plant, option, judged target): the CSV's rows."""
         rows = []
@@ -368,6 +380,39 @@ CSV_COLUMNS = [
 ]
 
 
+def expected_seconds(scenario: Scenario) -> float:
+    """The compute time a run of ``scenario`` is estimated to take on the engine that will run
+    it (:mod:`sim.cost`)."""
+    from sim.cost import estimate
+    from sim.engines import choose
+
+    cost = estimate(scenario)
+    return cost.fast_seconds if choose(scenario)[0] == "fast" else cost.seconds
+
+
+def lengthened(
+    entry: Entry, found: Cell, budget_s: float, overrides: dict[str, Any]
+) -> Entry | None:
+    """``entry`` again, simulated long enough to decide the most demanding of its undecided
+    targets that a run within ``budget_s`` of estimated compute can decide (their ``needed_s``
+    over the replications, and a fifth more); None if no such run is half as long again as the
+    one it had (a target undecided because its estimate sits on the requirement needs more
+    replications, not a little more time)."""
+    scenario = entry.scenario
+    windows = sorted(
+        t["needed_s"] / scenario.replications * 1.2
+        for t in found.targets
+        if t["verdict"] == "inconclusive" and t["needed_s"]
+    )
+    per_second = expected_seconds(scenario) / scenario.duration
+    affordable = [w for w in windows if per_second * (scenario.warmup + w) <= budget_s]
+    if not affordable or scenario.warmup + affordable[-1] < scenario.duration * 1.5:
+        return None
+    given = {key: value for key, value in overrides.items() if value is not None}
+    given["duration"] = _seconds(scenario.warmup + affordable[-1])
+    return Entry(entry.plant, entry.option, entry.path, load_scenario(entry.path, given))
+
+
 def run_suite(entries: list[Entry], runner: Runner) -> list[tuple[Entry, Results, float | None]]:
     """Every entry's merged results, with the CPU seconds its replications took here (None when
     one of them came from the store)."""
@@ -384,6 +429,37 @@ def run_suite(entries: list[Entry], runner: Runner) -> list[tuple[Entry, Results
     return out
 
 
+def score(
+    entries: list[Entry],
+    runner: Runner,
+    decide_within: float | None = None,
+    overrides: dict[str, Any] | None = None,
+    lengthening: Callable[[list[Entry]], None] | None = None,
+) -> tuple[list[tuple[Entry, Results, float | None]], list[Cell]]:
+    """Every entry's results and scorecard cell. With ``decide_within``, each entry with
+    undecided targets runs again, once, as :func:`lengthened` says (``lengthening`` hears which
+    before they run), and its cell is the longer run's."""
+    done = run_suite(entries, runner)
+    cells = [cell(entry, results, cpu_s) for entry, results, cpu_s in done]
+    if not decide_within:
+        return done, cells
+    again = {}
+    for i, (entry, _, _) in enumerate(done):
+        longer = lengthened(entry, cells[i], decide_within, overrides or {})
+        if longer is not None:
+            again[i] = longer
+    if not again:
+        return done, cells
+    if lengthening is not None:
+        lengthening(list(again.values()))
+    for i, redone in zip(again, run_suite(list(again.values()), runner), strict=True):
+        first = done[i][0].scenario.duration
+        done[i] = redone
+        cells[i] = cell(*redone)
+        cells[i].lengthened_from_s = first
+    return done, cells
+
+
 __all__ = [
     "OPTIONS",
     "Cell",
@@ -391,7 +467,10 @@ __all__ = [
     "Scorecard",
     "cell",
     "discover",
+    "expected_seconds",
+    "lengthened",
     "option_order",
     "run_suite",
+    "score",
     "utilisation",
 ]

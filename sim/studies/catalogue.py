@@ -39,25 +39,32 @@ def _cadence(stream: Stream) -> str:
     return f"Poisson, {stream.poisson:g}/s"
 
 
+def _share(value: float) -> str:
+    return f"{value * 100:.10g} %"
+
+
+# how the catalogue writes each field of a requirement
+_TARGETS = (
+    ("deadline", "deadline", format_time),
+    ("reliability", "reliability", _share),
+    ("survival time", "survival_time", format_time),
+    ("availability", "availability", _share),
+    ("loss at most", "max_loss", _share),
+    ("at least", "min_throughput", lambda bits: f"{bits / 1e6:g} Mbit/s"),
+)
+
+
 def _requirement(scenario: Scenario, machine: str, name: str, stream: Stream) -> str:
     found = []
     for subscriber, sub in scenario.subscribers.items():
         req = sub.requirement_for(machine, name, stream.requirement)
         if req is None:
             continue
-        parts = []
-        if req.deadline is not None:
-            parts.append(f"deadline {format_time(req.deadline)}")
-        if req.reliability is not None:
-            parts.append(f"reliability {req.reliability * 100:.10g} %")
-        if req.survival_time is not None:
-            parts.append(f"survival time {format_time(req.survival_time)}")
-        if req.availability is not None:
-            parts.append(f"availability {req.availability * 100:.10g} %")
-        if req.max_loss is not None:
-            parts.append(f"loss at most {req.max_loss * 100:.10g} %")
-        if req.min_throughput is not None:
-            parts.append(f"at least {req.min_throughput / 1e6:g} Mbit/s")
+        parts = [
+            f"{label} {text(value)}"
+            for label, field, text in _TARGETS
+            if (value := getattr(req, field)) is not None
+        ]
         found.append(f"{subscriber}: {', '.join(parts) or 'none'}")
     return "; ".join(found) or "-"
 
