@@ -12,6 +12,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -282,6 +283,128 @@ def test_secured_acl_keeps_readers_from_publishing(secured) -> None:
             publish(client, "plant/real", b"from plant")
         assert box.wait_for(b"from plant")
         assert b"from app" not in box.payloads()
+
+
+def _mutual_tls_attempt(port: int, ca: Path, cert: Path, key: Path) -> str:
+    """Connect over TLS with a client certificate as user `plant`: ``"accepted"`` on CONNACK 0,
+    else the TLS or MQTT failure as text."""
+    import paho.mqtt.client as mqtt
+
+    context = ssl.create_default_context(cafile=str(ca))
+    context.load_cert_chain(str(cert), str(key))
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"mtls-{port}-{cert.parent.name}"
+    )
+    client.username_pw_set("plant", DEV_USERS["plant"])
+    client.tls_set_context(context)
+    answered = threading.Event()
+    codes: list[object] = []
+
+    def on_connect(_c, _u, _f, reason_code, _p) -> None:
+        codes.append(reason_code)
+        answered.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect("127.0.0.1", port, keepalive=10)
+        client.loop_start()
+        answered.wait(5.0)
+    except (ssl.SSLError, OSError) as error:
+        return f"refused: {type(error).__name__}: {error}"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    if codes and not getattr(codes[0], "is_failure", True):
+        return "accepted"
+    return f"refused: {codes[0] if codes else 'no CONNACK'}"
+
+
+def test_mutual_tls_refuses_a_client_certificate_from_an_untrusted_ca(tmp_path: Path) -> None:
+    """The secured edge broker with ``require_certificate true`` (mutual TLS, as its comment
+    says to switch on): the development client certificate, signed by the broker's CA, gets in;
+    one signed by another CA, with the right user and password, is refused in the TLS handshake
+    and never reaches MQTT."""
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed (.ci/run installs it with apt-get)")
+    port = free_port()
+    rendered = render_variant(
+        tmp_path / "cfg", edge_port=port, central_port=free_port(), secure=True
+    )
+    text = Path(rendered.edge).read_text(encoding="utf-8")
+    assert "require_certificate false" in text
+    text = text.replace("require_certificate false", "require_certificate true")
+    config = tmp_path / "mtls.conf"
+    # no central broker here: the bridge goes; the user to run as (when root) stays
+    settings, bridge = text.split("# ---- bridge")
+    kept = [line for line in bridge.splitlines() if line.startswith("user ")]
+    config.write_text(settings + "\n".join(kept) + "\n", encoding="utf-8")
+    own = Path(rendered.ca_file).parent
+    other = make_dev_certificates(tmp_path / "other-ca")
+    with MosquittoBroker(config, port, tls=True):
+        trusted = _mutual_tls_attempt(
+            port, rendered.ca_file, own / "client.crt", own / "client.key"
+        )
+        assert trusted == "accepted"
+        forged = _mutual_tls_attempt(port, rendered.ca_file, other.client_cert, other.client_key)
+        assert forged.startswith("refused"), forged
+
+
+SECURED_PLANT = """
+name: secured-plant
+duration: 10s
+networks:
+  lan: {kind: parametric, latency: 5ms}
+brokers:
+  edge: {}
+machines:
+  press:
+    count: 2
+    network: lan
+    broker: edge
+    streams:
+      force: {topic: "plant/secured/{id}/force", every: 20ms, payload: 100B, qos: 1}
+"""
+
+
+def test_live_and_bridge_work_against_the_secured_pair(secured, tmp_path: Path) -> None:
+    """``factory5g live`` publishes to the secured edge broker over TLS as user `plant` and gets
+    every message back; at the same time ``factory5g bridge`` carries them, over TLS and logged
+    in as `app` (read only) on the edge and `plant` on the central broker, through the scenario's
+    5 ms network: it forwards what it receives."""
+    scenario = tmp_path / "plant.yaml"
+    scenario.write_text(SECURED_PLANT, encoding="utf-8")
+    ca = str(secured["rendered"].ca_file)
+    edge, central = secured["edge"].port, secured["central"].port
+    plant = f"plant:{DEV_USERS['plant']}"
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "sim", "bridge", "--from",
+         f"mqtts://app:{DEV_USERS['app']}@127.0.0.1:{edge}", "--to",
+         f"mqtts://{plant}@127.0.0.1:{central}", "--topics", "plant/secured/#",
+         "--scenario", str(scenario), "--network", "lan", "--for", "6s", "--tls-ca", ca],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.5)  # the bridge connects and subscribes
+        live = subprocess.run(
+            [sys.executable, "-m", "sim", "live", str(scenario), "--broker",
+             f"mqtts://{plant}@127.0.0.1:{edge}", "--tls-ca", ca, "--for", "2s", "--quiet"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        out, err = bridge.communicate(timeout=30)
+    finally:
+        if bridge.poll() is None:
+            bridge.kill()
+            bridge.communicate()
+    assert live.returncode == 0, live.stderr
+    sent, back = (
+        int(n) for n in re.search(r"(\d+) sent, (\d+) received back", live.stdout).groups()
+    )
+    assert sent >= 150 and back == sent  # 2 presses x 50/s x 2 s, QoS 1, nothing lost
+    assert bridge.returncode == 0, err
+    received, forwarded = (
+        int(n) for n in re.search(r"(\d+) received, (\d+) forwarded", out).groups()
+    )
+    assert received >= sent and forwarded == received
 
 
 # ------------------------------------------------------------------------- files and templates
