@@ -213,6 +213,7 @@ class Plant:
             to_client=to_client,
             client_host=self._host(host, f"host:{name}:client"),
             broker_host=self._host(sc.brokers[broker].host, f"host:{name}:broker"),
+            tls=sc.brokers[broker].tls,
         )
         if network is None:
             conn.attach(None, None)

@@ -664,7 +664,9 @@ def test_a_persistent_session_gets_no_retained_message(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------- duplicates
 
 
-def single_message(tmp_path: Path, qos: int, outage_after: float, side: str) -> tuple[Plant, float]:
+def single_message(
+    tmp_path: Path, qos: int, outage_after: float, side: str, tls: str | None = None
+) -> tuple[Plant, float]:
     """One machine publishing every 10 s (once before the outage) at ``qos`` across ``mnet`` to a
     subscriber that is next to the broker (``side`` "publisher") or behind ``snet`` at QoS 1
     (``side`` "subscriber"); both clients with ``keep_alive`` 1 s. The outage on the named side's
@@ -682,6 +684,8 @@ def single_message(tmp_path: Path, qos: int, outage_after: float, side: str) -> 
         },
         "subscribers": {"sink": sink},
     }
+    if tls is not None:
+        spec["brokers"] = {"b": {**FREE_BROKER, "tls": tls}}
     (p,) = phases(scenario(tmp_path, **spec)).values()
     outage = [{"start": seconds(p + outage_after * L), "duration": "5s"}]
     spec["networks"]["mnet" if side == "publisher" else "snet"]["outages"] = outage
@@ -689,20 +693,24 @@ def single_message(tmp_path: Path, qos: int, outage_after: float, side: str) -> 
     return plant, p
 
 
-def test_a_puback_lost_with_the_connection_brings_a_duplicate(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("tls", "handshake"), [(None, 0), ("1.3", 2), ("1.2", 4)])
+def test_a_puback_lost_with_the_connection_brings_a_duplicate(
+    tmp_path: Path, tls: str | None, handshake: int
+) -> None:
     """QoS 1, the machine's network fails 1.5 L after the publication at p: the PUBLISH reached
     the broker at p + L (released to the subscriber then), the PUBACK is caught by the outage. The
     broker last heard the client at p + L and drops it 1.5 s later; the client retries 1, 3, 7 s
     after that, the first try after the outage's end opens the connection, CONNACK is back 4 L
-    after it, and the client sends the unacknowledged PUBLISH again: the broker recognises it,
-    counts a duplicate, delivers nothing new, and answers PUBACK, back 2 L later: that is the
-    message's completion."""
-    plant, p = single_message(tmp_path, 1, 1.5, "publisher")
+    after it (SYN, SYN-ACK, CONNECT, CONNACK), and the client sends the unacknowledged PUBLISH
+    again: the broker recognises it, counts a duplicate, delivers nothing new, and answers PUBACK,
+    back 2 L later: that is the message's completion. To a TLS broker the handshake comes between
+    SYN-ACK and CONNECT: TLS 1.3 one round trip more (2 L), TLS 1.2 two (4 L)."""
+    plant, p = single_message(tmp_path, 1, 1.5, "publisher", tls)
     row = plant.rows[("m", "s", "sink")]
     np.testing.assert_allclose(row.delivered_at, [p + L], atol=EXACT)
     assert row.duplicates == 1
     assert not row.dropped_at
-    connack = reconnection(p + L + 1.5, p + 1.5 * L + 5.0) + 4 * L
+    connack = reconnection(p + L + 1.5, p + 1.5 * L + 5.0) + (4 + handshake) * L
     np.testing.assert_allclose(row.completion.completed_at[0], connack + 2 * L, atol=EXACT)  # type: ignore[union-attr]
 
 

@@ -863,6 +863,14 @@ class Tcp(Strict):
 # ------------------------------------------------------------------------------------------- MQTT
 
 
+def _tls_version(value: Any) -> Any:
+    """``tls: 1.3`` reads as a number in YAML; it names the version ``"1.3"``."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+TlsVersion = Annotated[Literal["1.2", "1.3"], BeforeValidator(_tls_version)]
+
+
 class Broker(Strict):
     """An MQTT broker: one service loop, like Mosquitto's."""
 
@@ -894,6 +902,12 @@ class Broker(Strict):
         default=False, description="queue QoS 0 messages for disconnected persistent sessions"
     )
     host: HostDelay = Field(default="server", description=HOST_HELP)
+    tls: TlsVersion | None = Field(
+        default=None,
+        description="TLS version of the broker's listener (1.2 or 1.3): every (re)connection to it "
+        "exchanges the handshake's flights between TCP's and MQTT's (RFC 5246: two round trips; "
+        "RFC 8446: one); none: plain TCP",
+    )
 
 
 class Bridge(Strict):

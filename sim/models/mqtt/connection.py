@@ -27,7 +27,10 @@ not get through. What happens to it depends on whether the connection survives:
   ``max_queued`` (a persistent session) or forgets them (``clean_session``).
 - The client tries to reconnect ``reconnect_delay`` after the loss, doubling the wait up to
   ``max_reconnect_delay`` (paho's ``reconnect_delay_set``); the first try that falls outside an outage
-  opens a TCP connection (SYN, SYN-ACK) and sends CONNECT; the broker resumes the session on CONNECT,
+  opens a TCP connection (SYN, SYN-ACK), to a broker with ``tls`` runs the TLS handshake (TLS 1.2:
+  ClientHello, the server's hello, the client's key exchange and Finished, the server's Finished,
+  two round trips, RFC 5246 7.3; TLS 1.3: one, the client's Finished going with CONNECT, RFC 8446 2),
+  and sends CONNECT; the broker resumes the session on CONNECT,
   the client on CONNACK, and each side sends again what it had not had acknowledged.
 
 What it omits: the client's own detection (paho closes the socket when a PINGRESP is a keep-alive
@@ -56,6 +59,10 @@ from sim.models.mqtt.packets import (
     PUBREL,
     SYN,
     SYNACK,
+    TLS_CLIENT_FINISHED,
+    TLS_CLIENT_HELLO,
+    TLS_SERVER_FINISHED,
+    TLS_SERVER_HELLO,
     Control,
     Publish,
 )
@@ -95,6 +102,10 @@ class _Outage:
         self.caught: list[tuple[bool, Packet, float, float]] = []
 
 
+# the broker's answers while the client (re)connects
+_OPENING = frozenset((SYNACK, CONNACK, TLS_SERVER_HELLO, TLS_SERVER_FINISHED))
+
+
 class MqttConnection:
     """A client's TCP connection to its broker across one network (or none: same host)."""
 
@@ -112,8 +123,10 @@ class MqttConnection:
         priority: int = 0,
         client_host: tuple[Callable[[], float], Callable[[], float]] | None = None,
         broker_host: tuple[Callable[[], float], Callable[[], float]] | None = None,
+        tls: str | None = None,
     ) -> None:
         self.env = env
+        self.tls = tls  # the broker listener's TLS version ("1.2", "1.3"), None: plain TCP
         self.name = name
         self.network = network
         self.keep_alive = client.keep_alive
@@ -275,14 +288,14 @@ class MqttConnection:
                 self.to_client(packet, when)  # type: ignore[misc]
             else:
                 packet.ref.outbox.ack(packet, when)  # type: ignore[attr-defined]
-        elif kind in (SYNACK, CONNACK):
+        elif kind in _OPENING:
             if when > self.env.now:
                 Arrival(self.env, when, self.from_broker, packet)
             elif packet.tag == self.generation:  # type: ignore[attr-defined]
-                if kind == SYNACK:
-                    self.up(self._control(CONNECT), when)
-                else:
+                if kind == CONNACK:
                     self._client_connected(when)
+                else:
+                    self.up(self._control(self._next_flight(kind)), when)
 
     def broker_control(self, ctrl: Control, when: float) -> None:
         """The broker's side of PINGREQ, SYN and CONNECT (the broker calls this at ``when``)."""
@@ -291,6 +304,10 @@ class MqttConnection:
             self.down(Control(PINGRESP, self, self.priority), when)
         elif kind == SYN:
             self.down(Control(SYNACK, self, self.priority, ctrl.tag), when)
+        elif kind == TLS_CLIENT_HELLO:
+            self.down(Control(TLS_SERVER_HELLO, self, self.priority, ctrl.tag), when)
+        elif kind == TLS_CLIENT_FINISHED:
+            self.down(Control(TLS_SERVER_FINISHED, self, self.priority, ctrl.tag), when)
         elif kind == CONNECT:
             if ctrl.tag != self.generation:
                 return
@@ -302,6 +319,17 @@ class MqttConnection:
             if self.broker_outbox is not None:
                 self.broker_outbox.resume(when)
             self.down(Control(CONNACK, self, self.priority, ctrl.tag), when)
+
+    def _next_flight(self, answered: int) -> int:
+        """What the client sends on the broker's ``answered`` flight while it (re)connects: after
+        SYN-ACK its TLS ClientHello (plain TCP: CONNECT); after the server's hello, TLS 1.2's key
+        exchange and Finished, or in TLS 1.3 its Finished with CONNECT; after TLS 1.2's server
+        Finished, CONNECT."""
+        if answered == SYNACK:
+            return TLS_CLIENT_HELLO if self.tls else CONNECT
+        if answered == TLS_SERVER_HELLO and self.tls == "1.2":
+            return TLS_CLIENT_FINISHED
+        return CONNECT
 
     def _control(self, kind: int) -> Control:
         return Control(kind, self, self.priority, self.generation)

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from sim.models.mqtt.outbox import Outbox
 
 PUBACK, PUBREC, PUBREL, PUBCOMP, PINGREQ, PINGRESP, SYN, SYNACK, CONNECT, CONNACK = range(10)
+# the TLS handshake's flights between SYN-ACK and CONNECT (RFC 5246 7.3, RFC 8446 2): the client's
+# hello; the server's hello with its certificate (and, in TLS 1.3, its Finished); in TLS 1.2 the
+# client's key exchange and Finished, and the server's Finished (TLS 1.3's client Finished goes
+# with CONNECT)
+TLS_CLIENT_HELLO, TLS_SERVER_HELLO, TLS_CLIENT_FINISHED, TLS_SERVER_FINISHED = range(10, 14)
 NAMES = (
     "PUBACK",
     "PUBREC",
@@ -35,8 +40,16 @@ NAMES = (
     "SYN-ACK",
     "CONNECT",
     "CONNACK",
+    "TLS ClientHello",
+    "TLS ServerHello",
+    "TLS client Finished",
+    "TLS server Finished",
 )
-SIZES = (4, 4, 4, 4, 2, 2, 0, 0, 12, 4)  # bytes of MQTT (CONNECT: plus the client identifier)
+# bytes of MQTT (CONNECT: plus the client identifier); of the TLS flights, typical sizes with one
+# ECDSA P-256 certificate of about 500 B (the development CA's): ClientHello with an x25519 key
+# share about 250 B; the server's flight about 1,000 B; TLS 1.2's ClientKeyExchange,
+# ChangeCipherSpec and Finished about 130 B, the server's ChangeCipherSpec and Finished 50 B
+SIZES = (4, 4, 4, 4, 2, 2, 0, 0, 12, 4, 250, 1000, 130, 50)
 
 # Where a QoS 1/2 message's copy is, for the conservation count: on a network (found there), held by
 # one end of the connection (queued, stored awaiting PUBREL, or lost with the connection and waiting
