@@ -328,11 +328,7 @@ def _bench_html(folder: Path) -> str:
     from sim.studies.bench import Cell
 
     card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
-    cells = {}
-    for data in card["cells"]:
-        fields = {k: v for k, v in data.items() if k in Cell.__dataclass_fields__}
-        fields["busiest"] = data["busiest_network"]
-        cells[(data["plant"], data["option"])] = Cell(**fields)
+    cells = {(data["plant"], data["option"]): Cell.from_dict(data) for data in card["cells"]}
     matrix = []
     for plant in card["plants"]:
         row = [_e(plant)]

@@ -23,7 +23,7 @@ simulated time that is at the row's rate. The margin is estimate minus target (n
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -270,9 +270,15 @@ def judge(
     return verdicts
 
 
-def overall(verdicts: Sequence[Verdict]) -> str | None:
-    """fail if any target fails, pass if all pass, inconclusive otherwise; None without targets."""
-    if not verdicts:
+def combined(kinds: Iterable[str]) -> str | None:
+    """Of several targets' verdicts: fail if any fails, pass if all pass, inconclusive otherwise;
+    None without any."""
+    seen = set(kinds)
+    if not seen:
         return None
-    kinds = {v.verdict for v in verdicts}
-    return "fail" if "fail" in kinds else "pass" if kinds == {"pass"} else "inconclusive"
+    return "fail" if "fail" in seen else "pass" if seen == {"pass"} else "inconclusive"
+
+
+def overall(verdicts: Sequence[Verdict]) -> str | None:
+    """:func:`combined` of a row's target verdicts."""
+    return combined(v.verdict for v in verdicts)

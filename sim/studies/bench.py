@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.metrics.verdicts import combined
 from sim.results import Results
 from sim.scenario.errors import ScenarioError
 from sim.scenario.loader import load_scenario
@@ -230,6 +231,12 @@ class Cell:
             "messages_per_cpu_s": self.messages_per_cpu_s,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cell:
+        """The cell :meth:`to_dict` wrote (``scorecard.json``'s cells)."""
+        names = {f for f in cls.__dataclass_fields__ if f != "busiest"}
+        return cls(busiest=data["busiest_network"], **{k: v for k, v in data.items() if k in names})
+
 
 def cell(entry: Entry, results: Results, cpu_s: float | None) -> Cell:
     """The scorecard cell of ``entry`` from its merged ``results``."""
@@ -251,16 +258,7 @@ def cell(entry: Entry, results: Results, cpu_s: float | None) -> Cell:
                     "reason": v["reason"],
                 }
             )
-    verdicts = {t["verdict"] for t in targets}
-    overall = (
-        "fail"
-        if "fail" in verdicts
-        else "inconclusive"
-        if "inconclusive" in verdicts
-        else "pass"
-        if verdicts
-        else "none"
-    )
+    overall = combined(t["verdict"] for t in targets) or "none"
     shares = utilisation(entry.scenario, results)
     busiest = max(shares, key=lambda name: shares[name]) if shares else None
     return Cell(
@@ -408,21 +406,17 @@ def lengthened(
     affordable = [w for w in windows if per_second * (scenario.warmup + w) <= budget_s]
     if not affordable or scenario.warmup + affordable[-1] < scenario.duration * 1.5:
         return None
-    given = {key: value for key, value in overrides.items() if value is not None}
-    given["duration"] = _seconds(scenario.warmup + affordable[-1])
-    return Entry(entry.plant, entry.option, entry.path, load_scenario(entry.path, given))
+    longer = {**overrides, "duration": _seconds(scenario.warmup + affordable[-1])}
+    return Entry(entry.plant, entry.option, entry.path, load_scenario(entry.path, longer))
 
 
 def run_suite(entries: list[Entry], runner: Runner) -> list[tuple[Entry, Results, float | None]]:
     """Every entry's merged results, with the CPU seconds its replications took here (None when
     one of them came from the store)."""
-    from sim.studies.store import task_key
-
     jobs = [Job(entry.scenario, entry.label) for entry in entries]
     merged = runner.run(jobs)
     out = []
-    for entry, results in zip(entries, merged, strict=True):
-        keys = [task_key(entry.scenario, r) for r in range(entry.scenario.replications)]
+    for entry, results, keys in zip(entries, merged, runner.job_keys, strict=True):
         seconds = [runner.cpu_s.get(key) for key in keys]
         cpu = None if any(s is None for s in seconds) else sum(s for s in seconds if s)
         out.append((entry, results, cpu))

@@ -36,7 +36,7 @@ from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from sim.metrics.verdicts import replication_interval
+from sim.metrics.verdicts import combined, replication_interval
 from sim.outputs import json_text
 from sim.results import Results, StreamResult, write_scenario
 from sim.scenario.errors import ScenarioError
@@ -172,9 +172,7 @@ class Condition:
                 f"no row to judge: {'no row matches --rows ' + self.rows if self.rows != '*' else 'the scenario has no requirement'}"
                 "; give --until (a latency bound such as p99<=10ms, or a requirement)"
             )
-        kinds = {j.verdict for j in judged}
-        verdict = "fail" if "fail" in kinds else "pass" if kinds == {"pass"} else "inconclusive"
-        return verdict, judged
+        return combined(j.verdict for j in judged) or "inconclusive", judged
 
     def _bound(self, row: StreamResult) -> Judged:
         assert self.statistic is not None and self.bound is not None

@@ -45,6 +45,9 @@ class Runner:
     computed: int = 0  # tasks run, over the runner's life
     reused: int = 0  # tasks found in the store that an earlier run had computed
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds of each task computed
+    job_keys: list[list[str]] = field(
+        default_factory=list
+    )  # the last run's, per job and replication
     _computed_keys: set[str] = field(default_factory=set, repr=False)
 
     def run(self, jobs: Sequence[Job]) -> list[Results]:
@@ -105,6 +108,7 @@ class Runner:
         for i in range(len(jobs)):
             if i not in merged:
                 merge(i)
+        self.job_keys = keys
         return [merged[i] for i in range(len(jobs))]
 
     def _compute(self, tasks: list[Task], arrived: Callable[[str, bytes], None]) -> None:
