@@ -129,7 +129,9 @@ def _to_decide(target: dict[str, object]) -> str:
     return "more replications" if "replications" in reason else reason
 
 
-def _tool_lines(card: Scorecard) -> tuple[list[str], list[list[str]]]:
+def tool_lines(card: Scorecard) -> tuple[list[str], list[list[str]]]:
+    """The tool's own figures, a line per cell: engine, simulated time (and the file's, if run
+    longer), messages, CPU seconds, messages per CPU second."""
     headers = ["plant", "option", "engine", "simulated", "messages", "CPU s", "msg per CPU s"]
     lines = [
         [
@@ -167,7 +169,7 @@ def print_scorecard(card: Scorecard, printer: Printer) -> None:
         printer.text(csv_text(card.records(), CSV_COLUMNS))
         return
     targets = _target_lines(card)
-    tool = _tool_lines(card)
+    tool = tool_lines(card)
     if printer.format == "markdown":
         matrix = [
             [
@@ -250,4 +252,11 @@ def bench_command(
     return 0
 
 
-__all__ = ["bench_command", "cell_lines", "print_scorecard", "scorecard_lines", "scorecard_table"]
+__all__ = [
+    "bench_command",
+    "cell_lines",
+    "print_scorecard",
+    "scorecard_lines",
+    "scorecard_table",
+    "tool_lines",
+]

@@ -324,16 +324,15 @@ def _capacity_html(folder: Path) -> str:
 
 def _bench_html(folder: Path) -> str:
     """A benchmark suite's page: the scorecard matrix, every judged target, the tool's cost."""
-    from sim.bench_commands import cell_lines
-    from sim.studies.bench import Cell
+    from sim.bench_commands import cell_lines, tool_lines
+    from sim.studies.bench import Scorecard
 
-    card = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
-    cells = {(data["plant"], data["option"]): Cell.from_dict(data) for data in card["cells"]}
+    card = Scorecard.from_dict(json.loads((folder / "scorecard.json").read_text(encoding="utf-8")))
     matrix = []
-    for plant in card["plants"]:
+    for plant in card.plants:
         row = [_e(plant)]
-        for option in card["options"]:
-            c = cells.get((plant, option))
+        for option in card.options:
+            c = card.at(plant, option)
             if c is None:
                 row.append("")
                 continue
@@ -354,30 +353,20 @@ def _bench_html(folder: Path) -> str:
             _e(figure_text(t["target"], t["required"])),
             _e(t["reason"] or ""),
         ]
-        for c in cells.values()
+        for c in card.cells
         for t in c.targets
     ]
-    tool = [
-        [
-            _e(c.plant),
-            _e(c.option),
-            _e(c.engine),
-            _e(f"{c.replications} x {c.duration_s:g} s"),
-            _e(f"{c.messages:,}"),
-            _e("stored" if c.cpu_s is None else f"{c.cpu_s:.2f}"),
-            _e("-" if c.messages_per_cpu_s is None else f"{c.messages_per_cpu_s:,.0f}"),
-        ]
-        for c in cells.values()
-    ]
+    tool_headers, tool = tool_lines(card)
+    mode = "quick" if card.quick else "full"
     return _page(
-        f"benchmark suite {card['suite']} ({card['mode']})",
+        f"benchmark suite {card.suite} ({mode})",
         [
-            f'<p class="note">{len(cells)} plant x option runs on {card["workers"]} worker(s) '
-            f"in {card['wall_s']:.1f} s wall. Each cell: the verdict over the plant's targets "
+            f'<p class="note">{len(card.cells)} plant x option runs on {card.workers} worker(s) '
+            f"in {card.wall_s:.1f} s wall. Each cell: the verdict over the plant's targets "
             "(how many failed or are undecided), the worst p99 and availability of its judged "
             "rows, the busiest network's utilisation.</p>",
             "<h2>Scorecard</h2>",
-            _table(["plant", *card["options"]], matrix, left=len(card["options"]) + 1),
+            _table(["plant", *card.options], matrix, left=len(card.options) + 1),
             "<h2>Requirement targets</h2>",
             _table(
                 ["plant", "option", "row", "target", "verdict", "estimate", "required", "note"],
@@ -385,11 +374,7 @@ def _bench_html(folder: Path) -> str:
                 left=4,
             ),
             "<h2>The tool: what each plant cost to simulate</h2>",
-            _table(
-                ["plant", "option", "engine", "simulated", "messages", "CPU s", "msg per CPU s"],
-                tool,
-                left=3,
-            ),
+            _table(tool_headers, [[_e(cell) for cell in line] for line in tool], left=3),
         ],
     )
 

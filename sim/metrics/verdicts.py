@@ -89,7 +89,8 @@ def trials_to_decide(rate: float, allowed: float) -> int:
     n)``, reaches ``1 - allowed``; with some, the n at which the exact (Clopper-Pearson) interval of
     ``rate n`` failures in n, in its Poisson form (bounds ``chi2(0.025 or 0.975; 2k or 2k + 2) /
     2n``, right for the small shares targets have), lies wholly below ``allowed`` (rate below it)
-    or above it."""
+    or above it; 0 when no number of trials would (the estimate on the target, or so close that
+    more than 10^18 would be needed)."""
     none_seen = math.log(0.025) / math.log1p(-allowed)
     if rate <= 0.0:
         return math.ceil(none_seen - 1e-9)

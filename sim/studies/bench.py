@@ -299,6 +299,12 @@ class Scorecard:
     cells: list[Cell] = field(default_factory=list)
     wall_s: float = 0.0
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Scorecard:
+        """The scorecard :meth:`to_dict` wrote (``scorecard.json``)."""
+        cells = [Cell.from_dict(c) for c in data["cells"]]
+        return cls(data["suite"], data["mode"] == "quick", data["workers"], cells, data["wall_s"])
+
     @property
     def plants(self) -> list[str]:
         return sorted({c.plant for c in self.cells})
