@@ -52,17 +52,25 @@ def scorecard_table(card: Scorecard) -> Table:
     table.add_column("plant", justify="left", no_wrap=True)
     for option in card.options:
         table.add_column(option, justify="left", no_wrap=True)
-    for plant in card.plants:
-        cells = []
-        for option in card.options:
-            c = card.at(plant, option)
+    for plant, cells in card.grid():
+        shown = []
+        for c in cells:
             if c is None:
-                cells.append("")
+                shown.append("")
                 continue
             first, *rest = cell_lines(c)
-            cells.append("\n".join([f"[{_STYLE[c.verdict]}]{first}[/]", *rest]))
-        table.add_row(plant, *cells)
+            shown.append("\n".join([f"[{_STYLE[c.verdict]}]{first}[/]", *rest]))
+        table.add_row(plant, *shown)
     return table
+
+
+def matrix_markdown(card: Scorecard) -> str:
+    """The matrix as a markdown table, a cell's lines parted by ``<br>``."""
+    rows = [
+        [plant, *("<br>".join(cell_lines(c)) if c else "" for c in cells)]
+        for plant, cells in card.grid()
+    ]
+    return markdown(["plant", *card.options], rows, 1 + len(card.options))
 
 
 def scorecard_lines(card: Scorecard) -> Table:
@@ -71,9 +79,8 @@ def scorecard_lines(card: Scorecard) -> Table:
     table = titled_table(f"scorecard of {card.suite} ({mode})", compact=True)
     for name in ("plant", "option", "verdict", "p99 ms", "availability", "busiest network"):
         table.add_column(name, justify="right" if name == "p99 ms" else "left", overflow="fold")
-    for plant in card.plants:
-        for option in card.options:
-            c = card.at(plant, option)
+    for plant, cells in card.grid():
+        for option, c in zip(card.options, cells, strict=True):
             if c is None:
                 continue
             word = cell_lines(c)[0]
@@ -171,17 +178,7 @@ def print_scorecard(card: Scorecard, printer: Printer) -> None:
     targets = _target_lines(card)
     tool = tool_lines(card)
     if printer.format == "markdown":
-        matrix = [
-            [
-                plant,
-                *(
-                    "<br>".join(cell_lines(c)) if (c := card.at(plant, o)) else ""
-                    for o in card.options
-                ),
-            ]
-            for plant in card.plants
-        ]
-        printer.text(markdown(["plant", *card.options], matrix, 1 + len(card.options)) + "\n")
+        printer.text(matrix_markdown(card) + "\n")
         printer.text(markdown(*targets, 5) + "\n")
         printer.text(markdown(*tool, 4))
         return
@@ -255,6 +252,7 @@ def bench_command(
 __all__ = [
     "bench_command",
     "cell_lines",
+    "matrix_markdown",
     "print_scorecard",
     "scorecard_lines",
     "scorecard_table",

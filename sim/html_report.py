@@ -329,10 +329,9 @@ def _bench_html(folder: Path) -> str:
 
     card = Scorecard.from_dict(json.loads((folder / "scorecard.json").read_text(encoding="utf-8")))
     matrix = []
-    for plant in card.plants:
+    for plant, cells in card.grid():
         row = [_e(plant)]
-        for option in card.options:
-            c = card.at(plant, option)
+        for c in cells:
             if c is None:
                 row.append("")
                 continue

@@ -319,6 +319,11 @@ class Scorecard:
                 return c
         return None
 
+    def grid(self) -> list[tuple[str, list[Cell | None]]]:
+        """A row per plant with its cell in each of :attr:`options` (None: not an option of it)."""
+        found = {(c.plant, c.option): c for c in self.cells}
+        return [(plant, [found.get((plant, o)) for o in self.options]) for plant in self.plants]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "suite": self.suite,

@@ -129,7 +129,7 @@ def catalogue_markdown(entries: Sequence[Entry], card: Scorecard | None) -> str:
     parts += [plant_sketch(group) for group in plants.values()]
     text = "\n".join(parts)
     if card is not None:
-        from sim.bench_commands import cell_lines
+        from sim.bench_commands import matrix_markdown
 
         mode = "quick" if card.quick else "full"
         text += f"\n{SCORECARD_HEADING}\n\n"
@@ -139,14 +139,7 @@ def catalogue_markdown(entries: Sequence[Entry], card: Scorecard | None) -> str:
             "plant's targets (how many failed or are undecided), the worst p99 latency and "
             "availability of its judged rows, and the busiest network's utilisation.\n\n"
         )
-        text += "| plant | " + " | ".join(card.options) + " |\n"
-        text += "|---|" + "---|" * len(card.options) + "\n"
-        for plant in card.plants:
-            cells = []
-            for option in card.options:
-                c = card.at(plant, option)
-                cells.append("<br>".join(cell_lines(c)) if c else "")
-            text += f"| {plant} | " + " | ".join(cells) + " |\n"
+        text += matrix_markdown(card)
     return text
 
 
