@@ -21,7 +21,15 @@ import simpy
 
 from sim.metrics import SAMPLE_LIMIT
 from sim.metrics.collector import FLUSH, Completion, Row
-from sim.metrics.summary import ReplicationRow, network_traffic, replication_row, summarize
+from sim.metrics.summary import (
+    ATTACK_PREFIX,
+    ReplicationRow,
+    network_traffic,
+    replication_row,
+    summarize,
+)
+from sim.models.attacks import AttackPublisher, Throttle
+from sim.models.attacks import ConnectionStorm as StormSource
 from sim.models.draws import Draws, component_rng
 from sim.models.events import Offer, ordered_entry, pending_arrivals
 from sim.models.laws import Sampler, sampler
@@ -34,10 +42,19 @@ from sim.models.mqtt.connection import InTransit, MqttConnection
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import DONE, Publish
 from sim.models.mqtt.routing import Route, TopicPlan, plan_topic
-from sim.models.traffic import ReleaseCalendar, StreamSource
+from sim.models.traffic import ReleaseCalendar, StreamSource, payload_bytes
 from sim.results import Results
 from sim.scenario.hosts import host_law
-from sim.scenario.schema import Client, HostDelay, Scenario
+from sim.scenario.schema import (
+    BroadcastStorm,
+    Client,
+    ConnectionStorm,
+    Flood,
+    HostDelay,
+    Jamming,
+    Scenario,
+    Spoof,
+)
 
 Progress = Callable[[float], None]
 
@@ -132,6 +149,8 @@ class Plant:
         self._build_bridges()
         self.calendars: list[ReleaseCalendar] = []
         self._build_machines()
+        self.attackers: list[object] = []
+        self._build_attacks()
 
     def _count_feeders(self) -> None:
         """How many time-ordered senders feed each network direction and each broker."""
@@ -163,6 +182,14 @@ class Plant:
                 up[sub.network] += 1
             if sub.network is not None or sub.qos:
                 brokers[sub.broker] += 1  # its acknowledgements, PINGREQ
+        for attack in sc.attacks.values():
+            if isinstance(attack, Flood | Spoof):
+                devices = attack.devices if isinstance(attack, Flood) else 1
+                up[attack.network] += devices
+                down[attack.network] += devices
+                brokers[attacked_broker(sc, attack)] += devices
+            elif isinstance(attack, ConnectionStorm):
+                brokers[attack.broker] += 1
         self.up_feeders, self.down_feeders, self.broker_feeders = up, down, brokers
 
     def _build_networks(self) -> None:
@@ -177,11 +204,15 @@ class Plant:
         used = {m.network for m in sc.machines.values()} | {b.network for b in sc.bridges.values()}
         used |= {s.network for s in sc.subscribers.values() if s.network is not None}
         used |= {sc.networks[name].upstream for name in self.gateways} - {None}  # type: ignore[union-attr]
+        used |= {a.network for a in sc.attacks.values() if isinstance(a, Flood | Spoof)}
         self.links = {
             name: build_link(env, name, cfg, self.draws, sc.tcp)
             for name, cfg in sc.networks.items()
             if name in used
         }
+        for attack in sc.attacks.values():
+            if isinstance(attack, Jamming | BroadcastStorm) and attack.network in self.links:
+                self.links[attack.network].suffer(attack)
         for name in self.gateways:
             upstream = sc.networks[name].upstream  # type: ignore[union-attr]
             self.links[name].bind_upstream(
@@ -347,11 +378,14 @@ class Plant:
                         client, machine.network, machine.client, machine.broker, machine.host
                     )
                     send = self._publisher(client, conn, machine.client, acknowledged).publish
+                    send = self._throttled(send, machine.broker)
                 for stream_name, stream in machine.streams.items():
                     info = StreamInfo(class_name, stream_name)
                     topic = stream.topic.replace("{id}", str(instance))
                     plan = self._plan(machine.broker, topic)
-                    route = self._route(plan, class_name, stream_name)
+                    route = self._route(
+                        plan, lambda s, m=class_name, n=stream_name: self._row(m, n, s)
+                    )
                     rng = component_rng(
                         self.seed, self.replication, f"machine:{client}:{stream_name}"
                     )
@@ -380,9 +414,121 @@ class Plant:
             self.rows[key] = row
         return row
 
-    def _route(self, plan: TopicPlan, machine: str, stream: str) -> Route:
+    def _throttled(self, send: Offer, broker: str) -> Offer:
+        """``send`` held to the broker's per-client rate limit, if it has one (:class:`Throttle`);
+        the client's socket buffers a TCP window of messages."""
+        cfg = self.scenario.brokers[broker]
+        if cfg.messages_rate is None:
+            return send
+        backlog = max(1, int(self.scenario.tcp.window // 100))
+        return Throttle(self.env, send, cfg.messages_rate, cfg.messages_burst, backlog).publish
+
+    def _build_attacks(self) -> None:
+        """The attackers of ``attacks``: publishing devices with their connections, and
+        connection storms at the brokers (jamming and broadcast storms act in their networks)."""
+        sc = self.scenario
+        for name, attack in sc.attacks.items():
+            machine = f"{ATTACK_PREFIX}{name}"
+            if isinstance(attack, ConnectionStorm):
+                row = self._attack_row(machine, "connect", f"broker:{attack.broker}", 1)
+                cfg = sc.brokers[attack.broker]
+                cost = cfg.connect_time + (cfg.tls_handshake_time if cfg.tls else 0.0)
+                self.attackers.append(
+                    StormSource(
+                        self.env,
+                        attack.rate,
+                        attack.start,
+                        attack.end,
+                        cost,
+                        cfg.max_conn_rate,
+                        Route((row,), {}),
+                        self.broker_entry[attack.broker],
+                        self.draws(f"attack:{name}"),
+                        sc.warmup,
+                    )
+                )
+            elif isinstance(attack, Flood | Spoof):
+                self._build_publishing_attack(name, machine, attack)
+
+    def _build_publishing_attack(self, name: str, machine: str, attack: Flood | Spoof) -> None:
+        sc = self.scenario
+        broker = attacked_broker(sc, attack)
+        if isinstance(attack, Flood):
+            devices, stream, rate, payload = attack.devices, "flood", attack.rate, attack.payload
+            topics = [attack.topic.replace("{id}", str(i)) for i in range(devices)]
+        else:
+            target_machine, _, target_stream = attack.target.partition(".")
+            spec = sc.machines[target_machine].streams[target_stream]
+            devices, stream = 1, attack.target
+            rate = attack.rate if attack.rate is not None else spec.rate
+            payload = attack.payload if attack.payload is not None else spec.payload.mean
+            topics = [spec.topic.replace("{id}", str(attack.instance))]
+        denied = (
+            frozenset({self.brokers[broker]})
+            if sc.brokers[broker].acl == "own-topics"
+            else frozenset()
+        )
+        client = Client()
+        for i, topic in enumerate(topics):
+            key = f"{machine}[{i}]"
+            conn = self._connection(key, attack.network, client, broker, attack.host)
+            send = self._throttled(self._publisher(key, conn, client, False).publish, broker)
+            received = self._attack_row(machine, stream, f"broker:{broker}", devices)
+            route = self._route(
+                self._plan(broker, topic),
+                lambda s: self._attack_row(machine, stream, s, devices),
+                received,
+                denied,
+            )
+            first = attack.start + i / (devices * rate)
+            self.attackers.append(
+                AttackPublisher(
+                    self.env,
+                    StreamInfo(machine, stream),
+                    i,
+                    topic,
+                    payload_bytes(payload),
+                    rate,
+                    first,
+                    attack.end,
+                    route,
+                    send,
+                    sc.warmup,
+                )
+            )
+
+    def _attack_row(self, machine: str, stream: str, subscriber: str, instances: int) -> Row:
+        key = (machine, stream, subscriber)
+        row = self.rows.get(key)
+        if row is None:
+            sc = self.scenario
+            row = Row(
+                machine,
+                stream,
+                subscriber,
+                instances,
+                None,
+                None,
+                None,
+                warmup=sc.warmup,
+                end=sc.duration,
+                limit=self.limit,
+            )
+            self.rows[key] = row
+        return row
+
+    def _route(
+        self,
+        plan: TopicPlan,
+        row: Callable[[str], Row],
+        received: Row | None = None,
+        denied: frozenset = frozenset(),
+    ) -> Route:
+        """The route of a topic whose copies for subscriber ``s`` count on ``row(s)``; an
+        attacker's also on ``received`` at its broker, where ``denied`` brokers refuse it."""
+
         def rows_of(subscribers: tuple[str, ...]) -> tuple[Row, ...]:
-            return tuple(self._row(machine, stream, s) for s in subscribers)
+            return tuple(row(s) for s in subscribers)
 
         fanout: dict[Broker, list[tuple[Session, tuple[Row, ...], str]]] = {}
         for broker, hop in plan.hops.items():
@@ -400,7 +546,10 @@ class Plant:
             ]
             if entries:
                 fanout[self.brokers[broker]] = entries
-        return Route(rows_of(plan.subscribers), fanout)
+        rows = rows_of(plan.subscribers)
+        if received is not None:
+            rows = (received, *rows)
+        return Route(rows, fanout, received, denied)
 
     # ------------------------------------------------------------------------------------ running
 
@@ -495,6 +644,14 @@ class Plant:
         """Drop the pending events, so the plant's reference cycles do not outlive the run."""
         self.env._queue.clear()
         self.calendars.clear()
+
+
+def attacked_broker(scenario: Scenario, attack: Flood | Spoof) -> str:
+    """The broker a publishing attacker writes to: its own, or (spoofing) its target's."""
+    if attack.broker is not None:
+        return attack.broker
+    machine = attack.target.partition(".")[0]  # type: ignore[union-attr]
+    return scenario.machines[machine].broker
 
 
 def conserved(records: list[ReplicationRow]) -> list[ReplicationRow]:

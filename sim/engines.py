@@ -24,6 +24,11 @@ def out_of_scope(scenario: Scenario) -> list[str]:
     reasons: list[str] = []
     if sc.bridges:
         reasons.append("it has bridges")
+    if sc.attacks:
+        reasons.append("it has attacks")
+    for name, broker in sc.brokers.items():
+        if broker.messages_rate is not None or broker.message_size_limit is not None:
+            reasons.append(f"broker {name} limits its clients' messages")
     for name, machine in sc.machines.items():
         network = sc.networks[machine.network]
         if not isinstance(network, ParametricNetwork | EthernetNetwork):

@@ -44,6 +44,8 @@ class StreamResult:
     resumed: int = 0
     duplicates: int = 0
     retained: int = 0
+    refused: int = 0  # copies a broker's defences refused (ACL, rate or size limit)
+    forged: int = 0  # copies of a rogue publisher's imitation of this stream this subscriber got
     requirement: dict[str, Any] | None = None  # the targets the row is judged against
     verdicts: list[dict[str, Any]] = field(default_factory=list)  # one per target
     verdict: str | None = None  # pass, fail, inconclusive; None without targets

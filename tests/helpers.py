@@ -35,7 +35,15 @@ STANDARD_ERRORS = 3.0  # the 95 % Student interval (about 2.1 SE at R = 20) wide
 
 # A broker that costs nothing: no service, fan-out or per-byte time and no host stack, so a test's
 # timeline is the networks' alone.
-FREE_BROKER = {"service_time": "0s", "fanout_time": "0s", "per_byte_time": "0s", "host": "none"}
+FREE_BROKER = {
+    "service_time": "0s",
+    "fanout_time": "0s",
+    "per_byte_time": "0s",
+    "connect_time": "0s",
+    "tls_handshake_time": "0s",
+    "tls_record_time": "0s",
+    "host": "none",
+}
 
 
 # ------------------------------------------------------------------------------- scenarios

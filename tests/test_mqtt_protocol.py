@@ -665,7 +665,12 @@ def test_a_persistent_session_gets_no_retained_message(tmp_path: Path) -> None:
 
 
 def single_message(
-    tmp_path: Path, qos: int, outage_after: float, side: str, tls: str | None = None
+    tmp_path: Path,
+    qos: int,
+    outage_after: float,
+    side: str,
+    tls: str | None = None,
+    broker: dict[str, Any] | None = None,
 ) -> tuple[Plant, float]:
     """One machine publishing every 10 s (once before the outage) at ``qos`` across ``mnet`` to a
     subscriber that is next to the broker (``side`` "publisher") or behind ``snet`` at QoS 1
@@ -684,7 +689,9 @@ def single_message(
         },
         "subscribers": {"sink": sink},
     }
-    if tls is not None:
+    if broker is not None:
+        spec["brokers"] = {"b": broker}
+    elif tls is not None:
         spec["brokers"] = {"b": {**FREE_BROKER, "tls": tls}}
     (p,) = phases(scenario(tmp_path, **spec)).values()
     outage = [{"start": seconds(p + outage_after * L), "duration": "5s"}]
@@ -712,6 +719,24 @@ def test_a_puback_lost_with_the_connection_brings_a_duplicate(
     assert not row.dropped_at
     connack = reconnection(p + L + 1.5, p + 1.5 * L + 5.0) + (4 + handshake) * L
     np.testing.assert_allclose(row.completion.completed_at[0], connack + 2 * L, atol=EXACT)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("tls", [None, "1.3"])
+def test_the_brokers_cpu_for_a_reconnection(tmp_path: Path, tls: str | None) -> None:
+    """The same reconnection to a broker that spends ``connect_time`` on each CONNECT (its
+    password check) and, with TLS, ``tls_handshake_time`` answering the ClientHello and
+    ``tls_record_time`` per record: the completion comes exactly that much CPU later (the
+    PUBLISH sent again and its PUBACK: two records more)."""
+    free, _ = single_message(tmp_path, 1, 1.5, "publisher", tls)
+    costly = {**FREE_BROKER, "connect_time": "108us", "tls_handshake_time": "86us"}
+    costly["tls_record_time"] = "1us"
+    if tls is not None:
+        costly["tls"] = tls
+    plant, p = single_message(tmp_path, 1, 1.5, "publisher", tls, broker=costly)
+    cpu = 108e-6 + (86e-6 + 1e-6 if tls else 0.0)
+    before = free.rows[("m", "s", "sink")].completion.completed_at[0]  # type: ignore[union-attr]
+    after = plant.rows[("m", "s", "sink")].completion.completed_at[0]  # type: ignore[union-attr]
+    np.testing.assert_allclose(after - before, cpu, atol=EXACT)
 
 
 def test_a_subscribers_puback_lost_with_the_connection_brings_a_duplicate(tmp_path: Path) -> None:

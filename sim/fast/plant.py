@@ -251,9 +251,9 @@ class FastPlant:
                 got["route"],
                 self.route_ptr,
                 self.route_sessions,
-                broker.service_time,
+                broker.publish_time,
                 broker.per_byte_time,
-                broker.fanout_time,
+                broker.copy_time,
                 self.broker_free[b],
             )
             pings = np.flatnonzero(got["kind"] == PING)

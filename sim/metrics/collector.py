@@ -47,6 +47,7 @@ class Row:
         "machine",
         "period",
         "published",
+        "refused",
         "resumed",
         "retained",
         "stream",
@@ -77,6 +78,7 @@ class Row:
         self.survival_time = survival_time
         self.period = period
         self.published = 0  # copies published inside the measurement window
+        self.refused = 0  # of those, copies a broker's defences refused (dropped, counted apart)
         self._published: list[float] = []
         self._at: list[float] = []
         self._payload: list[float] = []
@@ -108,6 +110,13 @@ class Row:
         """A copy of ``msg`` meant for this row was discarded at ``when``."""
         self._drop_published.append(msg.t_pub)
         self._drop_at.append(when)
+
+    def refuse(self, msg: Message, when: float) -> None:
+        """A broker's defence (ACL, rate or size limit) refused the copy of ``msg`` at ``when``:
+        dropped, and counted as refused."""
+        if msg.t_pub >= self.tally.warmup:
+            self.refused += 1
+        self.drop(msg, when)
 
     @property
     def buffered(self) -> int:

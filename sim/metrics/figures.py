@@ -187,6 +187,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("resumed", _attribute("resumed"), "resumed", count, shown=_any("resumed")),
     Figure("duplicates", _attribute("duplicates"), "dup", count, shown=_any("duplicates")),
     Figure("retained", _attribute("retained")),
+    Figure("refused", _attribute("refused"), "refused", count, True, _any("refused")),
+    Figure("forged", _attribute("forged"), "forged", count, True, _any("forged")),
     Figure("replications", _attribute("replications")),
 )
 

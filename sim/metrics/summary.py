@@ -30,6 +30,7 @@ the spread of the per-replication values (Student's t with R - 1 degrees of free
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +75,7 @@ class ReplicationRow:
     delivered_at: np.ndarray | None
     completion: np.ndarray | None
     engine: str = "event"  # which engine computed it
+    refused: int = 0  # copies published in the window that a broker's defences refused
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -124,6 +126,7 @@ def replication_row(row: Row, held: list[float]) -> ReplicationRow:
         resumed=resumed,
         duplicates=row.duplicates,
         retained=row.retained,
+        refused=row.refused,
         latency=tally.latency,
         completion_latency=completion_latency,
         batches=tally.batches,
@@ -246,6 +249,30 @@ def _engine(scenario: Scenario, replications: list[list[ReplicationRow]]) -> dic
     return {"name": "+".join(ran), "reason": why}
 
 
+ATTACK_PREFIX = "attack:"
+
+
+def attack_of(scenario: Scenario, machine: str) -> Any:
+    """The attack whose rows are named ``attack:<name>`` (None: a machine class's row)."""
+    if not machine.startswith(ATTACK_PREFIX):
+        return None
+    return scenario.attacks[machine[len(ATTACK_PREFIX) :]]
+
+
+def _count_forged(scenario: Scenario, streams: list[StreamResult]) -> None:
+    """A rogue publisher's copies that reached a subscriber are forged copies of the stream it
+    imitates: counted on that stream's row for the subscriber (the copies inside the window)."""
+    by_key = {row.key: row for row in streams}
+    for row in streams:
+        attack = attack_of(scenario, row.machine)
+        if attack is None or attack.kind != "spoof":
+            continue
+        machine, _, stream = attack.target.partition(".")
+        target = by_key.get((machine, stream, row.subscriber))
+        if target is not None:
+            target.forged += row.delivered
+
+
 def summarize(
     scenario: Scenario, replications: list[list[ReplicationRow]], keep_samples: bool = True
 ) -> Results:
@@ -276,9 +303,12 @@ def summarize(
         availabilities = [r.availability for r in records if r.availability is not None]
         machine, stream, subscriber = key
         spread = _per_replication(records)
-        requirement = scenario.subscribers[subscriber].requirement_for(
-            machine, stream, scenario.machines[machine].streams[stream].requirement
-        )
+        attack = attack_of(scenario, machine)
+        requirement = None
+        if attack is None:
+            requirement = scenario.subscribers[subscriber].requirement_for(
+                machine, stream, scenario.machines[machine].streams[stream].requirement
+            )
         verdicts = judge(
             requirement,
             published=published,
@@ -289,7 +319,7 @@ def summarize(
             shares_on_time=[1.0 - r.misses / r.judged for r in records if r.judged],
             losses=[r.dropped / r.published for r in records if r.published],
             throughputs=[r.window_bits / window for r in records],
-            machines=scenario.machines[machine].count,
+            machines=scenario.machines[machine].count if attack is None else 1,
             window=window,
             replications=count,
         )
@@ -318,6 +348,7 @@ def summarize(
                 resumed=sum(r.resumed for r in records),
                 duplicates=sum(r.duplicates for r in records),
                 retained=sum(r.retained for r in records),
+                refused=sum(r.refused for r in records),
                 ci95={"mean": _confidence(spread["mean"]), "p99": _confidence(spread["p99"])},
                 replications=count,
                 requirement=(
@@ -340,6 +371,7 @@ def summarize(
                 "delivered_s": np.concatenate([r.delivered_at for r in records]),
                 "latency_s": pooled,
             }
+    _count_forged(scenario, streams)
     warnings = warmup_warnings(
         scenario.warmup,
         {key: [r.batches for r in records] for key, records in by_key.items()},

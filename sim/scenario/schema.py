@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
@@ -871,6 +872,15 @@ def _tls_version(value: Any) -> Any:
 TlsVersion = Annotated[Literal["1.2", "1.3"], BeforeValidator(_tls_version)]
 
 
+# The broker's CPU for security, measured with OpenSSL 3.0.19 (openssl speed) and CPython's
+# hashlib on this project's x86 reference machine (docs/models.md, "TLS and authentication"):
+# ECDH P-256 57 us + ECDSA P-256 sign 29 us per handshake with the shipped EC certificates;
+# AES-128-GCM 0.92 us per 256-byte record; mosquitto_passwd's PBKDF2-SHA512, 101 iterations, 108 us.
+TLS_HANDSHAKE_TIME = "86us"
+TLS_RECORD_TIME = "0.92us"
+CONNECT_TIME = "108us"
+
+
 class Broker(Strict):
     """An MQTT broker: one service loop, like Mosquitto's."""
 
@@ -908,6 +918,69 @@ class Broker(Strict):
         "exchanges the handshake's flights between TCP's and MQTT's (RFC 5246: two round trips; "
         "RFC 8446: one); none: plain TCP",
     )
+    tls_handshake_time: Time = Field(
+        default=TLS_HANDSHAKE_TIME,
+        ge=0,
+        le=1.0,
+        description="the broker's CPU per TLS handshake it completes (ECDHE and its certificate's "
+        "signature)",
+    )
+    tls_record_time: Time = Field(
+        default=TLS_RECORD_TIME,
+        ge=0,
+        le=1e-3,
+        description="the broker's CPU to decrypt or encrypt one TLS record (one MQTT packet)",
+    )
+    connect_time: Time = Field(
+        default=CONNECT_TIME,
+        ge=0,
+        le=1.0,
+        description="the broker's CPU per CONNECT it authenticates (a password file's hash)",
+    )
+    acl: Literal["open", "own-topics"] = Field(
+        default="open",
+        description="who may publish where: open (anyone, anywhere: no ACL file) or own-topics "
+        "(each client only on the topics of its own streams, a bridge on the topics it forwards; "
+        "a refused PUBLISH is dropped at the broker and counted as refused)",
+    )
+    messages_rate: Frequency | None = Field(
+        default=None,
+        gt=0,
+        le=1e7,
+        description="per-client limit of incoming PUBLISH per second (EMQX messages_rate): the "
+        "broker stops reading a client beyond it, so TCP holds the client back",
+    )
+    messages_burst: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="PUBLISH a client may send at once above messages_rate (EMQX messages_burst)",
+    )
+    max_conn_rate: Frequency | None = Field(
+        default=None,
+        gt=0,
+        le=1e7,
+        description="connections the listener accepts per second (EMQX max_conn_rate); beyond "
+        "it new connections wait unread and cost the broker nothing",
+    )
+    message_size_limit: Size | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_PAYLOAD,
+        description="largest payload accepted (Mosquitto message_size_limit); a larger PUBLISH "
+        "is refused",
+    )
+
+    @property
+    def publish_time(self) -> float:
+        """The loop's fixed work per incoming PUBLISH: its service time, and on a TLS listener
+        the record's decryption."""
+        return self.service_time + (self.tls_record_time if self.tls else 0.0)
+
+    @property
+    def copy_time(self) -> float:
+        """The loop's work per copy sent: its fan-out time, and on TLS the record's encryption."""
+        return self.fanout_time + (self.tls_record_time if self.tls else 0.0)
 
 
 class Bridge(Strict):
@@ -978,6 +1051,94 @@ class Subscriber(Strict):
         return None if chosen == "none" else chosen
 
 
+# ---------------------------------------------------------------------------------------- attacks
+
+
+class _Attack(Strict):
+    """A threat acting on the plant from ``start`` for ``duration`` (simulated time)."""
+
+    start: Time = Field(ge=0, le=MAX_DURATION, description="when the attack begins")
+    duration: Time = Field(gt=0, le=MAX_DURATION, description="how long it lasts")
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class Flood(_Attack):
+    """Compromised devices publishing as fast as they are told, through their network and
+    broker like any client (their results rows: ``attack:<name>``)."""
+
+    kind: Literal["flood"]
+    network: str = Field(description="network the compromised devices sit on")
+    broker: str = Field(description="broker they publish to")
+    devices: int = Field(default=1, ge=1, le=10_000, description="compromised devices")
+    rate: Frequency = Field(gt=0, le=1e6, description="PUBLISH per second of each device")
+    payload: Size = Field(default="100B", ge=1, le=MAX_PAYLOAD, description="payload of each")
+    topic: str = Field(
+        min_length=1, max_length=65535, description="topic they publish on ({id}: the device)"
+    )
+    qos: Literal[0] = 0
+    host: HostDelay = Field(default="industrial-pc", description=HOST_HELP)
+
+
+class Spoof(_Attack):
+    """A rogue publisher writing another machine's telemetry: what it gets through arrives at the
+    subscribers and is counted there as forged (``forged`` of the target's rows)."""
+
+    kind: Literal["spoof"]
+    target: str = Field(description="the machine class and stream it imitates: 'robot.joints'")
+    instance: int = Field(default=0, ge=0, description="which machine of the class it imitates")
+    network: str = Field(description="network the rogue device sits on")
+    broker: str | None = Field(default=None, description="broker it publishes to (the target's)")
+    rate: Frequency | None = Field(
+        default=None, gt=0, le=1e6, description="PUBLISH per second (the target stream's rate)"
+    )
+    payload: Size | None = Field(
+        default=None, ge=1, le=MAX_PAYLOAD, description="payload (the target stream's mean)"
+    )
+    host: HostDelay = Field(default="industrial-pc", description=HOST_HELP)
+
+
+class ConnectionStorm(_Attack):
+    """Clients opening connections as fast as they can, each failing authentication: every
+    attempt the listener accepts costs the broker's loop a handshake (with TLS) and a CONNECT."""
+
+    kind: Literal["connection_storm"]
+    broker: str = Field(description="broker attacked")
+    rate: Frequency = Field(gt=0, le=1e6, description="connection attempts per second (Poisson)")
+
+
+class Jamming(_Attack):
+    """A jammer on a 5G cell: a share of the PRBs unusable, or transport blocks lost more often."""
+
+    kind: Literal["jamming"]
+    network: str = Field(description="the nr5g network jammed")
+    prb_share: Fraction = Field(
+        default=0.0, ge=0, le=1, description="share of every opportunity's PRBs made unusable"
+    )
+    bler: Fraction | None = Field(
+        default=None, ge=0, lt=1, description="BLER of every first transmission meanwhile"
+    )
+    direction: Literal["up", "down", "both"] = "both"
+
+
+class BroadcastStorm(_Attack):
+    """Frames flooded to every port of a switched Ethernet (a loop, a faulty NIC): background
+    load on every shared hop, both ways."""
+
+    kind: Literal["broadcast_storm"]
+    network: str = Field(description="the ethernet network whose broadcast domain storms")
+    load: Fraction = Field(gt=0, lt=1, description="offered load as a fraction of the link rate")
+    size: Size = Field(default="64B", ge=64, le=9216, description="frame size (ARP: 64 B)")
+    priority: int = Field(default=0, ge=0, le=7, description="802.1p priority of its frames")
+
+
+Attack = Annotated[
+    Flood | Spoof | ConnectionStorm | Jamming | BroadcastStorm, Field(discriminator="kind")
+]
+
+
 # -------------------------------------------------------------------------------------- benchmark
 
 
@@ -1033,6 +1194,9 @@ class Scenario(Strict):
     machines: dict[Name, Machine] = Field(min_length=1)
     subscribers: dict[Name, Subscriber] = Field(default_factory=dict)
     tcp: Tcp = Field(default_factory=Tcp, description="TCP behaviour of every connection")
+    attacks: dict[Name, Attack] = Field(
+        default_factory=dict, description="threats acting on the plant, each for a time"
+    )
     sweep: Sweep | None = Field(
         default=None,
         description="a study file's parameter sweep (factory5g sweep); run ignores it",
@@ -1160,6 +1324,73 @@ def check_references(scenario: Scenario) -> list[tuple[str, str]]:
         ref(f"subscribers.{name}.broker", sub.broker, scenario.brokers, "broker")
         ref(f"subscribers.{name}.network", sub.network, scenario.networks, "network")
         filters(f"subscribers.{name}.topics", sub.topics)
+    problems.extend(_attack_references(scenario, ref))
+    return problems
+
+
+def _attack_references(
+    scenario: Scenario, ref: Callable[[str, str | None, dict[str, Any], str], None]
+) -> list[tuple[str, str]]:
+    """What the ``attacks`` point at must exist and be of the kind the attack needs."""
+    from sim.models.mqtt.topics import check_filter
+
+    problems: list[tuple[str, str]] = []
+    needs = {"jamming": Nr5gNetwork, "broadcast_storm": EthernetNetwork}
+    for name, attack in scenario.attacks.items():
+        where = f"attacks.{name}"
+        network = getattr(attack, "network", None)
+        ref(f"{where}.network", network, scenario.networks, "network")
+        ref(f"{where}.broker", getattr(attack, "broker", None), scenario.brokers, "broker")
+        found = scenario.networks.get(network) if network else None
+        wanted = needs.get(attack.kind)
+        if found is not None and wanted is not None and not isinstance(found, wanted):
+            problems.append(
+                (
+                    f"{where}.network",
+                    f"a {attack.kind} attack needs a {model_kind(wanted)} "
+                    f"network; '{network}' is {found.kind}",
+                )
+            )
+        if (
+            isinstance(attack, BroadcastStorm)
+            and isinstance(found, EthernetNetwork)
+            and found.priority_queues > 1
+            and found.cross_traffic is not None
+        ):
+            problems.append(
+                (
+                    f"{where}.network",
+                    "a broadcast storm on priority queues is modelled without cross traffic; "
+                    f"'{network}' has both",
+                )
+            )
+        if isinstance(found, GatewayNetwork) and isinstance(attack, Flood | Spoof):
+            problems.append(
+                (f"{where}.network", "a publishing attacker needs an IP network, not a gateway")
+            )
+        if isinstance(attack, Flood):
+            topic = attack.topic.replace("{id}", "0")
+            if "+" in topic or "#" in topic or check_filter(topic):
+                problems.append((f"{where}.topic", f"'{attack.topic}' is not a topic name"))
+        if isinstance(attack, Spoof):
+            machine, _, stream = attack.target.partition(".")
+            if machine not in scenario.machines:
+                ref(f"{where}.target", machine, scenario.machines, "machine class")
+            elif stream not in scenario.machines[machine].streams:
+                ref(
+                    f"{where}.target",
+                    stream,
+                    scenario.machines[machine].streams,
+                    f"stream of {machine}",
+                )
+            elif attack.instance >= scenario.machines[machine].count:
+                problems.append(
+                    (
+                        f"{where}.instance",
+                        f"{machine} has {scenario.machines[machine].count} "
+                        f"machines (0 to {scenario.machines[machine].count - 1})",
+                    )
+                )
     return problems
 
 

@@ -35,9 +35,10 @@ without SimPy events.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import simpy
 
@@ -135,6 +136,52 @@ class CrossTraffic:
         self.next_arrival += self.mean_gap * self.draws.exponential()
 
 
+class StormTraffic(CrossTraffic):
+    """Background frames that arrive only from ``start`` to ``end`` (a broadcast storm)."""
+
+    __slots__ = ("end",)
+
+    def __init__(
+        self, frames_per_second: float, service: float, draws: Draws, start: float, end: float
+    ) -> None:
+        super().__init__(frames_per_second, service, draws)
+        self.end = end
+        self.next_arrival += start
+        if self.next_arrival >= end:
+            self.next_arrival = math.inf
+
+    def absorb(self, free_at: float, until: float) -> float:
+        free_at = super().absorb(free_at, min(until, self.end))
+        if self.next_arrival >= self.end:
+            self.next_arrival = math.inf
+        return free_at
+
+    def advance(self) -> None:
+        super().advance()
+        if self.next_arrival >= self.end:
+            self.next_arrival = math.inf
+
+
+class MergedTraffic:
+    """Two background sources at one FIFO port, served in the order their frames arrive."""
+
+    __slots__ = ("a", "b")
+
+    def __init__(self, a: CrossTraffic, b: CrossTraffic) -> None:
+        self.a = a
+        self.b = b
+
+    def absorb(self, free_at: float, until: float) -> float:
+        a, b = self.a, self.b
+        while True:
+            source = a if a.next_arrival <= b.next_arrival else b
+            arrival = source.next_arrival
+            if arrival >= until:
+                return free_at
+            free_at = (arrival if arrival > free_at else free_at) + source.work
+            source.advance()
+
+
 class Link(ABC):
     """A network model: builds connections across one network of the scenario.
 
@@ -163,6 +210,10 @@ class Link(ABC):
         ``feeders`` is the number of connections that will share this network in this direction.
         Returns the function the sender calls, in time order, as ``send(packet, when)``.
         """
+
+    def suffer(self, attack: Any) -> None:
+        """An attack that acts inside this network (jamming a cell, a broadcast storm)."""
+        raise NotImplementedError(f"a {self.kind} network cannot suffer a {attack.kind} attack")
 
     def bind_upstream(self, upstream: Link | None, feeders: int) -> None:
         """For a model whose traffic continues over another network (a fieldbus gateway publishing

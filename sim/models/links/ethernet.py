@@ -53,10 +53,12 @@ from sim.models.links.base import (
     Direction,
     Frame,
     Link,
+    MergedTraffic,
+    StormTraffic,
 )
 from sim.models.links.tcp import TcpConnection, TcpPath
 from sim.models.message import Packet
-from sim.scenario.schema import EthernetNetwork
+from sim.scenario.schema import BroadcastStorm, EthernetNetwork
 from sim.scenario.schema import Tcp as TcpSettings
 
 __all__ = [
@@ -288,6 +290,23 @@ class EthernetLink(Link):
                 self.ports[direction] = []
             else:
                 self.ports[direction] = [SwitchPort(cross) for cross in crosses]
+
+    def suffer(self, attack: BroadcastStorm) -> None:
+        """A broadcast storm: its frames flooded to every shared hop, both ways, from its start
+        to its end, besides the cross traffic (each port's storm a Poisson stream of its own)."""
+        frames_per_second = attack.load * self.config.rate / (8.0 * attack.size)
+        service = attack.size * self.seconds_per_byte
+        for direction in ("up", "down"):
+            ports: list = self.priority_ports[direction] if self.priority else self.ports[direction]
+            for hop, port in enumerate(ports):
+                draws = self.rng_for(f"network:{self.name}:storm:{direction}:{hop}")
+                storm = StormTraffic(frames_per_second, service, draws, attack.start, attack.end)
+                if self.priority:
+                    # the schema admits a storm on priority ports only without cross traffic
+                    port.cross = storm
+                    port.cross_class = self.classes[attack.priority]
+                else:
+                    port.cross = storm if port.cross is None else MergedTraffic(port.cross, storm)
 
     def _cross_traffic(self, port: str) -> CrossTraffic | None:
         figures = cross_traffic(self.config)

@@ -65,7 +65,7 @@ from sim.models.framing import Framing
 from sim.models.laws import InOrderDelay, is_constant, sampler
 from sim.models.links.base import Connection, Deliver, Direction, Link
 from sim.models.message import Packet
-from sim.scenario.schema import Nr5gNetwork
+from sim.scenario.schema import Jamming, Nr5gNetwork
 
 # TS 38.214 Table 5.1.3.1-1 (MCS index table 1, up to 64QAM): modulation order and code rate x 1024.
 MCS_TABLE = [
@@ -456,6 +456,14 @@ class Nr5gLink(Link):
             shares[way] = scheduler.used / available if available else 0.0
         return shares
 
+    def suffer(self, attack: Jamming) -> None:
+        """A jammer: in the opportunities that start while it acts, ``prb_share`` of the PRBs are
+        unusable (the scheduler leaves them out, as it learns them from its interference
+        measurements) and first transmissions fail with its ``bler``."""
+        for way, scheduler in (("up", self.up), ("down", self.down)):
+            if attack.direction in (way, "both"):
+                scheduler.jams.append(attack)
+
     def held(self) -> list[Packet]:
         return [
             entry.packet
@@ -478,6 +486,8 @@ class _Scheduler:
         self.slots = grid.ul if direction == "up" else grid.dl
         self.per_prb_symbol = cell.per_prb_symbol[direction]
         self.bler = config.uplink_bler if direction == "up" else config.bler
+        self.clear_bler = self.bler
+        self.jams: list[Jamming] = []  # the jammers acting on this direction
         self.grants = cell.grants if direction == "up" else None
         self.prepare = config.ue_processing if direction == "up" else config.gnb_processing
         self.decode = config.gnb_processing if direction == "up" else config.ue_processing
@@ -566,6 +576,8 @@ class _Scheduler:
         free = cell.prbs - self.reserved.pop(k, 0)
         if self.grants is not None:
             free -= self.grants.held(k)  # the configured grants' PRBs, used or not
+        if self.jams:
+            free -= self._jammed(slots.start(k))
         cutoff = slots.start(k) - self.prepare
         grants: dict[Ue, float] = {}
         dynamic: list[tuple[Ue, float]] = []
@@ -605,6 +617,19 @@ class _Scheduler:
                     # the rest was reported in the PUSCH (BSR): a dynamic grant follows, and the
                     # UE sends in whichever comes first, that grant or its next occasion
                     ue.grant_from = self.after_request(self.slots.end(k))
+
+    def _jammed(self, t: float) -> int:
+        """The PRBs the jammers active at ``t`` make unusable (the largest share counts); their
+        BLER, else the cell's, for the transport blocks sent now."""
+        share = 0.0
+        bler = self.clear_bler
+        for jam in self.jams:
+            if jam.start <= t < jam.end:
+                share = max(share, jam.prb_share)
+                if jam.bler is not None:
+                    bler = max(bler, jam.bler)
+        self.bler = bler
+        return math.floor(share * self.cell.prbs + 1e-9)
 
     def _share(self, wants: list[tuple[Ue, float]], free: int, per_prb: float) -> dict[Ue, int]:
         """PRBs for each UE, by slice reservations first, then the scheduling policy."""

@@ -16,6 +16,17 @@ network, whose acknowledgements come back late, fills the queue, and beyond ``ma
 drop. A message published with ``retain`` is kept, the latest per topic, and sent to a client that
 subscribes again (a clean session reconnecting).
 
+Security (docs/models.md, "Attacks and defences"). On a TLS listener each incoming PUBLISH costs
+``tls_record_time`` more (its record decrypted) and so does each copy sent (encrypted); the server's
+side of a handshake costs ``tls_handshake_time`` when the ClientHello is answered, and each CONNECT
+``connect_time`` (the password check). A PUBLISH the broker's defences refuse (``acl: own-topics``
+and a client publishing outside its own topics; a payload above ``message_size_limit``) is read and
+parsed, then dropped and counted as refused on every row it would have reached, matching nothing;
+at QoS 1/2 it is still acknowledged, as Mosquitto does for a denied PUBLISH. An attacker's route
+also names the row of its messages reaching this broker (``Route.received``), delivered when the
+broker accepts one. A connection-storm attempt (:class:`~sim.models.attacks.Attempt`) occupies the
+loop for its cost.
+
 Defaults come from published Mosquitto figures (see :mod:`sim.scenario.schema`).
 """
 
@@ -27,10 +38,12 @@ from collections.abc import Callable
 import simpy
 
 from sim.metrics.collector import Row
+from sim.models.attacks import Attempt
 from sim.models.events import Arrival
 from sim.models.message import Message, Packet
 from sim.models.mqtt.outbox import Outbox
 from sim.models.mqtt.packets import (
+    CONNECT,
     DONE,
     HELD,
     PINGREQ,
@@ -38,6 +51,7 @@ from sim.models.mqtt.packets import (
     PUBCOMP,
     PUBREC,
     PUBREL,
+    TLS_CLIENT_HELLO,
     Control,
     Publish,
     Retained,
@@ -182,21 +196,28 @@ class Broker:
 
     __slots__ = (
         "config",
+        "connect_time",
         "fanout_time",
         "free_at",
+        "handshake_time",
         "name",
         "per_byte_time",
         "retained",
         "routes",
         "service_time",
+        "size_limit",
     )
 
     def __init__(self, name: str, config: BrokerConfig) -> None:
         self.name = name
         self.config = config
-        self.service_time = config.service_time
-        self.fanout_time = config.fanout_time
+        self.service_time = config.publish_time
+        self.fanout_time = config.copy_time
         self.per_byte_time = config.per_byte_time
+        self.connect_time = config.connect_time
+        self.handshake_time = config.tls_handshake_time if config.tls else 0.0
+        limit = config.message_size_limit
+        self.size_limit = float("inf") if limit is None else limit
         self.free_at = 0.0
         self.retained: dict[str, Message] = {}
 
@@ -207,6 +228,8 @@ class Broker:
             msg = packet.msg
             start = when if when > self.free_at else self.free_at
             done = start + self.service_time + self.per_byte_time * msg.payload
+            if (msg.route.guarded or msg.payload > self.size_limit) and self._refused(packet, done):
+                return
             if msg.retain:
                 self.retained[msg.topic] = msg
             fanout_time = self.fanout_time
@@ -216,8 +239,27 @@ class Broker:
             self.free_at = done
         elif cls is Publish:
             self._publish(packet, when)  # type: ignore[arg-type]
+        elif cls is Attempt:
+            start = when if when > self.free_at else self.free_at
+            self.free_at = start + packet.cost  # type: ignore[attr-defined]
+            packet.handled(self.free_at)  # type: ignore[attr-defined]
         else:
             self._control(packet, when)  # type: ignore[arg-type]
+
+    def _refused(self, packet: Packet, done: float) -> bool:
+        """Whether the broker's defences refuse ``packet`` (read and parsed by ``done``): then
+        it is dropped on its rows and counted, and the loop is free at ``done``. An accepted
+        attacker's message is counted as received here."""
+        msg = packet.msg
+        route = msg.route
+        if self in route.denied or msg.payload > self.size_limit:
+            for row in packet.rows:
+                row.refuse(msg, done)
+            self.free_at = done
+            return True
+        if route.received is not None:
+            route.received.deliver(msg, done)
+        return False
 
     def _fanout(self, msg: Message, done: float) -> float:
         if msg.retain:
@@ -234,6 +276,13 @@ class Broker:
         start = when if when > self.free_at else self.free_at
         done = start + self.service_time + self.per_byte_time * msg.payload
         qos = pub.qos
+        screened = msg.route.guarded or msg.payload > self.size_limit
+        if screened and not pub.released and self._refused(pub, done):
+            pub.released = True  # a PUBREL that follows releases nothing
+            pub.state = DONE
+            if qos:
+                pub.outbox.reply(Control(PUBACK if qos == 1 else PUBREC, pub, msg.priority), done)
+            return
         if pub.released:  # sent again after a reconnection, though it had got here
             if qos == 1:
                 for row in pub.rows:
@@ -266,6 +315,12 @@ class Broker:
         elif kind < PINGREQ:  # PUBACK, PUBREC, PUBCOMP: a client answers one of our sessions
             ctrl.ref.outbox.ack(ctrl, start)  # type: ignore[attr-defined]
         else:
+            if kind == CONNECT:
+                start += self.connect_time
+                self.free_at = start
+            elif kind == TLS_CLIENT_HELLO:
+                start += self.handshake_time
+                self.free_at = start
             ctrl.ref.broker_control(ctrl, start)  # type: ignore[attr-defined]
 
 

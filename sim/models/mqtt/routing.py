@@ -88,10 +88,19 @@ def remap(bridge: Bridge, topic: str) -> str | None:
 
 class Route:
     """A topic's plan resolved to the objects of one run: per broker, (session, rows, topic)
-    triples, the topic being what the session's client receives (a bridge: the remapped one)."""
+    triples, the topic being what the session's client receives (a bridge: the remapped one).
 
-    __slots__ = ("fanout", "rows")
+    An attacker's route also has ``received``, the row of its messages reaching the broker they
+    are published to, and ``denied``, the brokers whose ACL refuses them there (``guarded``: either
+    is set, so the broker looks)."""
 
-    def __init__(self, rows: tuple, fanout: dict) -> None:
+    __slots__ = ("denied", "fanout", "guarded", "received", "rows")
+
+    def __init__(
+        self, rows: tuple, fanout: dict, received: object = None, denied: frozenset = frozenset()
+    ) -> None:
         self.rows = rows
         self.fanout = fanout
+        self.received = received
+        self.denied = denied
+        self.guarded = received is not None or bool(denied)
