@@ -420,8 +420,8 @@ class Plant:
         cfg = self.scenario.brokers[broker]
         if cfg.messages_rate is None:
             return send
-        backlog = max(1, int(self.scenario.tcp.window // 100))
-        return Throttle(self.env, send, cfg.messages_rate, cfg.messages_burst, backlog).publish
+        window = self.scenario.tcp.window
+        return Throttle(self.env, send, cfg.messages_rate, cfg.messages_burst, window).publish
 
     def _build_attacks(self) -> None:
         """The attackers of ``attacks``: publishing devices with their connections, and

@@ -66,6 +66,17 @@ COMPARED_COMPACT = (
 )
 
 
+SECURITY = ("refused", "forged")  # compared where some run has them (attacks and defences)
+
+
+def compared_columns(runs: Sequence[Results], compact: bool = False) -> list[Figure]:
+    """The figures a comparison of ``runs`` shows: the fixed ones, and the security counts when
+    some row of some run has them."""
+    names = [*(COMPARED_COMPACT if compact else COMPARED_WIDE)]
+    names += [n for n in SECURITY if any(getattr(r, n) for run in runs for r in run.streams)]
+    return [BY_COLUMN[c] for c in names]
+
+
 @dataclass
 class Printer:
     """Where a command's output goes: the result to stdout in ``format``, the rest to stderr."""
@@ -378,7 +389,7 @@ def comparison_table(comparison: Comparison, compact: bool = False) -> Table:
     the row's name on a line of its own above its scenarios."""
     last = len(comparison.upgrades)
     table = titled_table(f"upgrade comparison against {comparison.baseline.scenario}", compact)
-    columns = [BY_COLUMN[c] for c in (COMPARED_COMPACT if compact else COMPARED_WIDE)]
+    columns = compared_columns([comparison.baseline, *comparison.upgrades], compact)
     if compact:
         table.add_column("machine/stream -> subscriber, scenario", overflow="fold")
     else:
@@ -511,7 +522,7 @@ def print_comparison(comparison: Comparison, printer: Printer) -> None:
         for line in comparison_notes(comparison):
             printer.note(line)
     elif printer.format == "markdown":
-        columns = [BY_COLUMN[c] for c in COMPARED_WIDE]
+        columns = compared_columns([comparison.baseline, *comparison.upgrades])
         headers = ["machine/stream -> subscriber", "scenario", *(header(f, False) for f in columns)]
         lines = [
             [label if i == 0 else "", scenario, *cells]

@@ -15,8 +15,8 @@ An attack is built from the plant's own components (docs/models.md, "Attacks and
   the listener did not accept (refused).
 - A per-client **rate limit** (:class:`Throttle`, EMQX's ``messages_rate`` and ``messages_burst``)
   is back-pressure: the broker stops reading a client above its rate, TCP's window fills, and the
-  client's socket holds its messages; a message that finds the socket's buffer (the TCP window)
-  full is refused at the client. A generic cell rate algorithm (ITU-T I.371 virtual scheduling)
+  client's socket holds its messages; a message that finds the socket's buffer (the TCP window,
+  in MQTT bytes) full is refused at the client. A generic cell rate algorithm (ITU-T I.371 virtual scheduling)
   decides when each message may go.
 
 Jamming and broadcast storms act inside their network models (:mod:`sim.models.links.nr5g`,
@@ -25,6 +25,7 @@ Jamming and broadcast storms act inside their network models (:mod:`sim.models.l
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 import simpy
@@ -32,6 +33,7 @@ import simpy
 from sim.metrics.collector import Row
 from sim.models.draws import Draws
 from sim.models.events import Arrival
+from sim.models.framing import mqtt_publish_size
 from sim.models.message import Message, Packet
 from sim.models.mqtt.routing import Route
 
@@ -45,6 +47,7 @@ class AttackPublisher:
     __slots__ = (
         "end",
         "env",
+        "first",
         "gap",
         "info",
         "instance",
@@ -79,6 +82,7 @@ class AttackPublisher:
         self.route = route
         self.send = send
         self.warmup = warmup
+        self.first = first
         if first < end:
             Arrival(env, first, self._release, 0)
 
@@ -89,7 +93,7 @@ class AttackPublisher:
             for row in rows:
                 row.published += 1
         self.send(Packet(msg, rows), when)
-        following = when + self.gap
+        following = self.first + (n + 1) * self.gap  # not a sum of gaps: no drift
         if following < self.end:
             Arrival(self.env, following, self._release, n + 1)
 
@@ -97,19 +101,21 @@ class AttackPublisher:
 class Throttle:
     """A broker's per-client rate limit seen from the client: ``rate`` messages per second with
     ``burst`` at once; a message waits in the client's socket until the broker reads again, and
-    is refused when ``backlog`` messages already wait."""
+    is refused when it does not fit beside those waiting in the socket's ``buffer`` bytes."""
 
-    __slots__ = ("backlog", "env", "increment", "send", "tat", "tolerance")
+    __slots__ = ("buffer", "env", "held", "increment", "send", "tat", "tolerance", "waiting")
 
     def __init__(
-        self, env: simpy.Environment, send: Send, rate: float, burst: int, backlog: int
+        self, env: simpy.Environment, send: Send, rate: float, burst: int, buffer: float
     ) -> None:
         self.env = env
         self.send = send
         self.increment = 1.0 / rate
         self.tolerance = (burst - 1) * self.increment
-        self.backlog = backlog
-        self.tat = 0.0  # theoretical arrival time of the next message
+        self.buffer = buffer
+        self.tat = 0.0  # theoretical arrival time of the next message (virtual scheduling)
+        self.waiting: deque[tuple[float, float]] = deque()  # (release, bytes) in the socket
+        self.held = 0.0
 
     def publish(self, packet: Packet, when: float) -> None:
         """The client publishes ``packet`` at ``when`` (now)."""
@@ -119,11 +125,17 @@ class Throttle:
             self.tat = tat + self.increment
             self.send(packet, when)
             return
-        if (release - when) / self.increment >= self.backlog:
+        waiting = self.waiting
+        while waiting and waiting[0][0] <= when:
+            self.held -= waiting.popleft()[1]
+        size = mqtt_publish_size(packet.msg.payload, packet.topic, packet.qos)
+        if self.held + size > self.buffer:
             for row in packet.rows:
                 row.refuse(packet.msg, when)
             return
         self.tat = tat + self.increment
+        waiting.append((release, size))
+        self.held += size
         Arrival(self.env, release, self.send, packet)
 
 
