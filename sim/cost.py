@@ -74,50 +74,105 @@ def estimate(scenario: Scenario, samples: bool = False) -> Cost:
     """The cost of running ``scenario`` (all its replications); ``samples``: keeping every
     delivered copy exactly."""
     from sim.metrics import SAMPLE_LIMIT
-    from sim.models.mqtt.routing import plan_topic
 
     duration = scenario.duration
-    messages = copies = frames = events = kept = 0.0
-    machines = rows = 0
+    tally = _Tally()
+    machines = 0
     for machine in scenario.machines.values():
         machines += machine.count
         for stream in machine.streams.values():
             sent = machine.count * stream.rate * duration
-            plan = plan_topic(scenario, machine.broker, stream.topic.replace("{id}", "0"))
-            legs = [scenario.networks[machine.network]]
-            legs += [
-                scenario.networks[name]
-                for name in (scenario.subscribers[s].network for s in plan.subscribers)
-                if name is not None
-            ]
-            legs += [scenario.networks[scenario.bridges[b].network] for b in plan.via_bridge]
-            packets = 1 + CONTROL_PACKETS[stream.qos]
-            per_message = 0.0
-            for network in legs:
-                segments = _segments(stream.payload.mean, stream.topic, stream.qos, network)
-                frames += sent * packets * segments * _hops(network)
-                per_message += packets * (1.0 + segments * _contended(network))
-            reached = len(plan.subscribers) + len(plan.via_bridge)
-            messages += sent
-            copies += sent * reached
-            rows += reached
-            kept += reached * (sent if samples else min(sent, SAMPLE_LIMIT))
-            events += sent * (per_message + reached)
+            topic = stream.topic.replace("{id}", "0")
+            tally.publish(scenario, machine.broker, machine.network, topic, stream, sent)
         pings = 2.0 * duration / machine.client.keep_alive
-        frames += machine.count * pings
-        events += machine.count * pings
+        tally.frames += machine.count * pings
+        tally.events += machine.count * pings
+    for attack in scenario.attacks.values():
+        active = max(0.0, min(attack.end, duration) - attack.start)
+        if attack.kind in ("flood", "spoof"):
+            tally.attack(scenario, attack, active)
+        elif attack.kind == "connection_storm":
+            tally.events += attack.rate * active  # type: ignore[union-attr]
+        elif attack.kind == "broadcast_storm":
+            network = scenario.networks[attack.network]  # type: ignore[union-attr]
+            per_hop = attack.load * network.rate / (8.0 * attack.size)  # type: ignore[union-attr]
+            storm = 2.0 * max(network.hops - 1, 0) * per_hop * active  # type: ignore[union-attr]
+            tally.frames += storm
+            tally.events += 0.1 * storm
     for network in scenario.networks.values():
         cross, background = _background_frames(network, duration)
-        frames += cross + background
-        events += (
+        tally.frames += cross + background
+        tally.events += (
             0.1 * cross + 3.0 * background
         )  # cross traffic is folded into the port's recursion
     runs = scenario.replications
-    events *= FOLDED
+    kept = sum(sent if samples else min(sent, SAMPLE_LIMIT) for sent in tally.kept)
     memory = (
-        kept * (BYTES_PER_COPY + runs * 16.0) + rows * BYTES_PER_ROW + machines * BYTES_PER_MACHINE
+        kept * (BYTES_PER_COPY + runs * 16.0)
+        + len(tally.kept) * BYTES_PER_ROW
+        + machines * BYTES_PER_MACHINE
     )
-    return Cost(messages * runs, copies * runs, frames * runs, events * runs, memory)
+    return Cost(
+        tally.messages * runs,
+        tally.copies * runs,
+        tally.frames * runs,
+        tally.events * FOLDED * runs,
+        memory,
+    )
+
+
+class _Tally:
+    """What the estimate adds up over the plant's publishers."""
+
+    def __init__(self) -> None:
+        self.messages = self.copies = self.frames = self.events = 0.0
+        self.kept: list[float] = []  # per row: the copies it sees
+
+    def publish(
+        self, scenario: Scenario, broker: str, network: str, topic: str, stream: object, sent: float
+    ) -> None:
+        """``sent`` messages of ``stream``'s QoS and mean payload on ``topic`` to ``broker``."""
+        from sim.models.mqtt.routing import plan_topic
+
+        plan = plan_topic(scenario, broker, topic)
+        legs = [scenario.networks[network]]
+        legs += [
+            scenario.networks[name]
+            for name in (scenario.subscribers[s].network for s in plan.subscribers)
+            if name is not None
+        ]
+        legs += [scenario.networks[scenario.bridges[b].network] for b in plan.via_bridge]
+        qos, payload = stream.qos, stream.payload.mean  # type: ignore[attr-defined]
+        packets = 1 + CONTROL_PACKETS[qos]
+        per_message = 0.0
+        for leg in legs:
+            segments = _segments(payload, topic, qos, leg)
+            self.frames += sent * packets * segments * _hops(leg)
+            per_message += packets * (1.0 + segments * _contended(leg))
+        reached = len(plan.subscribers) + len(plan.via_bridge)
+        self.messages += sent
+        self.copies += sent * reached
+        self.kept += [sent] * reached
+        self.events += sent * (per_message + reached)
+
+    def attack(self, scenario: Scenario, attack: object, active: float) -> None:
+        """A flood's or a spoofing device's messages over the ``active`` seconds of the run."""
+        from types import SimpleNamespace
+
+        if attack.kind == "flood":  # type: ignore[attr-defined]
+            devices, rate, topic = attack.devices, attack.rate, attack.topic  # type: ignore[attr-defined]
+            payload, broker = attack.payload, attack.broker  # type: ignore[attr-defined]
+        else:
+            machine, _, name = attack.target.partition(".")  # type: ignore[attr-defined]
+            spec = scenario.machines[machine].streams[name]
+            devices, topic = 1, spec.topic
+            rate = attack.rate or spec.rate  # type: ignore[attr-defined]
+            payload = attack.payload or spec.payload.mean  # type: ignore[attr-defined]
+            broker = attack.broker or scenario.machines[machine].broker  # type: ignore[attr-defined]
+        stream = SimpleNamespace(qos=0, payload=SimpleNamespace(mean=payload))
+        topic = topic.replace("{id}", "0")
+        network = attack.network  # type: ignore[attr-defined]
+        self.publish(scenario, broker, network, topic, stream, devices * rate * active)
 
 
 def _segments(payload: float, topic: str, qos: int, network: object) -> float:

@@ -29,6 +29,8 @@ def out_of_scope(scenario: Scenario) -> list[str]:
     for name, broker in sc.brokers.items():
         if broker.messages_rate is not None or broker.message_size_limit is not None:
             reasons.append(f"broker {name} limits its clients' messages")
+        if broker.tls:
+            reasons.append(f"broker {name} uses TLS")
     for name, machine in sc.machines.items():
         network = sc.networks[machine.network]
         if not isinstance(network, ParametricNetwork | EthernetNetwork):

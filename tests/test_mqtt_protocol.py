@@ -732,11 +732,35 @@ def test_the_brokers_cpu_for_a_reconnection(tmp_path: Path, tls: str | None) -> 
     costly["tls_record_time"] = "1us"
     if tls is not None:
         costly["tls"] = tls
-    plant, p = single_message(tmp_path, 1, 1.5, "publisher", tls, broker=costly)
+    plant, _ = single_message(tmp_path, 1, 1.5, "publisher", tls, broker=costly)
     cpu = 108e-6 + (86e-6 + 1e-6 if tls else 0.0)
     before = free.rows[("m", "s", "sink")].completion.completed_at[0]  # type: ignore[union-attr]
     after = plant.rows[("m", "s", "sink")].completion.completed_at[0]  # type: ignore[union-attr]
     np.testing.assert_allclose(after - before, cpu, atol=EXACT)
+
+
+@pytest.mark.parametrize(("tls", "record"), [("1.2", 29), ("1.3", 22)])
+def test_every_packet_over_tls_carries_its_records_bytes(
+    tmp_path: Path, tls: str, record: int
+) -> None:
+    """A 100 B PUBLISH on a 1 Mbit/s link with real framing takes (its MQTT packet + 40 B TCP/IP
+    + 38 B Ethernet) x 8 us to serialise; in a TLS record 29 B (TLS 1.2, AES-GCM: header, nonce,
+    tag) or 22 B (TLS 1.3: header, tag, content type) more, so each message arrives exactly that
+    many byte times later than over plain TCP."""
+    network = {"kind": "parametric", "latency": "1ms", "rate": "1Mbps"}
+    spec: dict[str, Any] = {
+        "duration": "1s",
+        "networks": {"mnet": network},
+        "machines": {"m": machine({"s": stream(every="100ms", payload="100B")})},
+        "subscribers": {"sink": {"broker": "b", "topics": ["#"]}},
+    }
+    plain = run_plant(scenario(tmp_path, **spec))
+    spec["brokers"] = {"b": {**FREE_BROKER, "tls": tls}}
+    sealed = run_plant(scenario(tmp_path, **spec))
+    before = np.asarray(plain.rows[("m", "s", "sink")].delivered_at)
+    after = np.asarray(sealed.rows[("m", "s", "sink")].delivered_at)
+    assert before.size == after.size == 10
+    np.testing.assert_allclose(after - before, record * 8 / 1e6, atol=EXACT)
 
 
 def test_a_subscribers_puback_lost_with_the_connection_brings_a_duplicate(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ headers, RFC 879); each segment travels in one Ethernet frame that costs 38 B mo
 (preamble and start delimiter 8 B, header 14 B, FCS 4 B, inter-frame gap 12 B, IEEE 802.3) and is at
 least 64 B long before preamble and gap.
 
+Over TLS each MQTT packet is one record, which adds its header, nonce and tag to the TCP payload
+(``record``, :data:`sim.models.mqtt.packets.RECORD_OVERHEAD`).
+
 A network may replace all of this by a fixed ``overhead`` per frame (``0B`` turns framing off: the
 wire then carries exactly the payload, as queueing-theory checks want).
 """
@@ -48,22 +51,28 @@ class Framing:
         self.link_bytes = link_bytes
         self.min_frame = min_frame
         self.segment = mtu - IP_TCP_HEADERS if overhead is None else mtu
-        self._known: dict[tuple[float, str | None, int], tuple[int, float, float]] = {}
+        self._known: dict[tuple[float, str | None, int, float], tuple[int, float, float]] = {}
 
-    def frames(self, payload: float, topic: str | None, qos: int) -> tuple[int, float, float]:
-        """``(number of frames, bytes of a full frame, bytes of the last frame)`` on the wire."""
-        key = (payload, topic, qos)
+    def frames(
+        self, payload: float, topic: str | None, qos: int, record: float = 0.0
+    ) -> tuple[int, float, float]:
+        """``(number of frames, bytes of a full frame, bytes of the last frame)`` on the wire;
+        ``record``: the bytes of the TLS record around the MQTT packet (0: plain TCP)."""
+        key = (payload, topic, qos, record)
         known = self._known.get(key)
         if known is None:
-            known = self._frames(payload, topic, qos)
+            known = self._frames(payload, topic, qos, record)
             if len(self._known) < 100_000:
                 self._known[key] = known
         return known
 
-    def _frames(self, payload: float, topic: str | None, qos: int) -> tuple[int, float, float]:
+    def _frames(
+        self, payload: float, topic: str | None, qos: int, record: float
+    ) -> tuple[int, float, float]:
         if self.overhead is None:
             # topic None: a control packet, whose ``payload`` is the whole MQTT packet
             data = payload if topic is None else mqtt_publish_size(payload, topic, qos)
+            data += record
             per_frame = IP_TCP_HEADERS + self.link_bytes
         else:
             data = payload

@@ -53,10 +53,11 @@ class Packet:
     """A copy of a message on one leg of its path (publisher to broker, broker to subscriber...).
 
     ``rows`` are the metric rows (machine class, stream, subscriber) this copy will reach if it is
-    delivered; a drop on this leg is counted against each of them.
+    delivered; a drop on this leg is counted against each of them. ``record``: the TLS record's
+    bytes around the packet on a connection to a TLS listener (:mod:`sim.models.framing`).
     """
 
-    __slots__ = ("msg", "qos", "rows", "topic")
+    __slots__ = ("msg", "qos", "record", "rows", "topic")
 
     def __init__(
         self, msg: Message, rows: tuple[Row, ...], topic: str | None = None, qos: int | None = None
@@ -67,3 +68,4 @@ class Packet:
         # the message's and the subscription's QoS (so without a packet identifier at QoS 0)
         self.topic = msg.topic if topic is None else topic
         self.qos = msg.qos if qos is None else qos
+        self.record = 0.0  # bytes a TLS record adds to this packet on this leg (none: plain)

@@ -429,7 +429,7 @@ class EthernetLink(Link):
         def emit_up(packet: Packet, first: int, n: int, when: float) -> None:
             """Frames ``first`` to ``first + n - 1`` leave the machine's NIC from ``when``."""
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             free_at = when if when > conn.free_at else conn.free_at
             for k in range(first, first + n):
                 if k < count - 1:
@@ -443,7 +443,7 @@ class EthernetLink(Link):
         def emit_down(packet: Packet, first: int, n: int, when: float) -> None:
             """Frames ``first`` to ``first + n - 1`` enter the broker's port at ``when``."""
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             for k in range(first, first + n):
                 if k < count - 1:
                     shared(Frame(packet, conn, full, 0), when)
@@ -460,7 +460,7 @@ class EthernetLink(Link):
 
         def send_up(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             free_at = when if when > conn.free_at else conn.free_at
             data = last - header
             if data < 1.0:
@@ -479,7 +479,7 @@ class EthernetLink(Link):
 
         def send_down(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             data = last - header
             if data < 1.0:
                 data = 1.0

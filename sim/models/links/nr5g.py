@@ -402,7 +402,9 @@ class Nr5gLink(Link):
     def radio_bytes(self, packet: Packet) -> float:
         """Bytes of a message over the radio: MQTT, TCP/IP per segment, PDCP/RLC/MAC headers."""
         msg = packet.msg
-        count, full, last = self.framing.frames(msg.payload, packet.topic, packet.qos)
+        count, full, last = self.framing.frames(
+            msg.payload, packet.topic, packet.qos, packet.record
+        )
         return (count - 1) * full + last
 
     def connect(self, client: str, direction: Direction, sink: Deliver, feeders: int) -> Deliver:

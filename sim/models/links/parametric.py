@@ -155,7 +155,7 @@ class ParametricLink(Link):
                 carry(run.packet, when, run.n, run.count, run.size, run.nbytes, run.seg)
                 return
             msg = item.msg  # type: ignore[union-attr]
-            count, full, last = frames_of(msg.payload, item.topic, item.qos)  # type: ignore[union-attr]
+            count, full, last = frames_of(msg.payload, item.topic, item.qos, item.record)  # type: ignore[union-attr]
             data = last - header
             if data < 1.0:
                 data = 1.0
@@ -166,7 +166,7 @@ class ParametricLink(Link):
 
         def emit(packet: Packet, first: int, n: int, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             seg = full - header
             if first + n == count:
                 data = last - header
@@ -182,7 +182,7 @@ class ParametricLink(Link):
 
         def send(packet: Packet, when: float) -> None:
             msg = packet.msg
-            count, full, last = frames_of(msg.payload, packet.topic, packet.qos)
+            count, full, last = frames_of(msg.payload, packet.topic, packet.qos, packet.record)
             data = last - header
             if data < 1.0:
                 data = 1.0

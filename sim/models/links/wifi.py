@@ -347,7 +347,9 @@ class WifiLink(Link):
     def _accept(self, station: _Station, flow: _Flow, packet: Packet, when: float) -> None:
         """TCP hands a message's segments to the station at ``when`` (now or later)."""
         msg = packet.msg
-        count, full, last = self.framing.frames(msg.payload, packet.topic, packet.qos)
+        count, full, last = self.framing.frames(
+            msg.payload, packet.topic, packet.qos, packet.record
+        )
         message = _Message(packet, count)
         flow.pending.append(message)
         config = self.config

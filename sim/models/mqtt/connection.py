@@ -33,6 +33,10 @@ not get through. What happens to it depends on whether the connection survives:
   and sends CONNECT; the broker resumes the session on CONNECT,
   the client on CONNACK, and each side sends again what it had not had acknowledged.
 
+**TLS records.** On a connection to a TLS listener every MQTT packet crossing the network travels
+in a record of its own, which adds :data:`~sim.models.mqtt.packets.RECORD_OVERHEAD` bytes (TLS 1.2
+with AES-GCM 29 B, TLS 1.3 22 B) to what the network carries (``Packet.record``).
+
 What it omits: the client's own detection (paho closes the socket when a PINGRESP is a keep-alive
 late; here the broker's rule decides for both ends, at the same moment); tries that fail during an
 outage (each costs only its wait); a network model still carries, and spends capacity on, what is
@@ -57,6 +61,8 @@ from sim.models.mqtt.packets import (
     PINGREQ,
     PINGRESP,
     PUBREL,
+    RECORD_OVERHEAD,
+    SEALED,
     SYN,
     SYNACK,
     TLS_CLIENT_FINISHED,
@@ -83,6 +89,7 @@ class InTransit(Packet):
         self.rows = inner.rows
         self.topic = inner.topic
         self.qos = inner.qos
+        self.record = inner.record
         self.inner = inner
         self.sent = sent
 
@@ -127,6 +134,7 @@ class MqttConnection:
     ) -> None:
         self.env = env
         self.tls = tls  # the broker listener's TLS version ("1.2", "1.3"), None: plain TCP
+        self.record = RECORD_OVERHEAD[tls] if tls else 0.0  # bytes each record adds
         self.name = name
         self.network = network
         self.keep_alive = client.keep_alive
@@ -195,6 +203,8 @@ class MqttConnection:
         if link is None:
             self.to_broker(packet, when)
             return
+        if self.record and (packet.__class__ is not Control or packet.kind in SEALED):  # type: ignore[attr-defined]
+            packet.record = self.record
         if self.client_out is not None:
             when = self.client_out(when)
         if self.outages:
@@ -212,6 +222,8 @@ class MqttConnection:
         if link is None:
             self.from_broker(packet, when)
             return
+        if self.record and (packet.__class__ is not Control or packet.kind in SEALED):  # type: ignore[attr-defined]
+            packet.record = self.record
         if self.broker_out is not None:
             when = self.broker_out(when)
         if self.outages:

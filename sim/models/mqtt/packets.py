@@ -51,6 +51,14 @@ NAMES = (
 # ChangeCipherSpec and Finished about 130 B, the server's ChangeCipherSpec and Finished 50 B
 SIZES = (4, 4, 4, 4, 2, 2, 0, 0, 12, 4, 250, 1000, 130, 50)
 
+# The MQTT packets a TLS connection carries in records of their own (the TCP handshake's segments
+# are not; the handshake's flights have their records in their sizes above)
+SEALED = frozenset({PUBACK, PUBREC, PUBREL, PUBCOMP, PINGREQ, PINGRESP, CONNECT, CONNACK})
+# What a TLS record adds to the packet it carries: a 5 B header, and with AES-128-GCM in TLS 1.2 an
+# 8 B explicit nonce and a 16 B tag (RFC 5288 3, RFC 5246 6.2.3.3); in TLS 1.3 a 16 B tag and the
+# 1 B inner content type (RFC 8446 5.2)
+RECORD_OVERHEAD = {"1.2": 29.0, "1.3": 22.0}
+
 # Where a QoS 1/2 message's copy is, for the conservation count: on a network (found there), held by
 # one end of the connection (queued, stored awaiting PUBREL, or lost with the connection and waiting
 # to be sent again), or done (released to the subscribers, or dropped).
@@ -95,6 +103,7 @@ class Control(Packet):
         self.rows = ()
         self.topic = None  # type: ignore[assignment]  # (the framing's mark of a control packet)
         self.qos = 0
+        self.record = 0.0
         self.kind = kind
         self.ref = ref
         self.tag = tag
@@ -123,6 +132,7 @@ class Publish(Packet):
         self.rows = rows
         self.qos = qos
         self.topic = msg.topic if topic is None else topic
+        self.record = 0.0
         self.outbox = outbox
         self.state = HELD
         self.released = False
@@ -144,4 +154,5 @@ class Retained(Packet):
         self.rows = ()
         self.topic = topic
         self.qos = 0
+        self.record = 0.0
         self.for_rows = rows
