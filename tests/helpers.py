@@ -41,7 +41,8 @@ FREE_BROKER = {
     "per_byte_time": "0s",
     "connect_time": "0s",
     "tls_handshake_time": "0s",
-    "tls_record_time": "0s",
+    "tls_read_time": "0s",
+    "tls_write_time": "0s",
     "host": "none",
 }
 

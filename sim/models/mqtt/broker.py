@@ -17,7 +17,7 @@ drop. A message published with ``retain`` is kept, the latest per topic, and sen
 subscribes again (a clean session reconnecting).
 
 Security (docs/models.md, "Attacks and defences"). On a TLS listener each incoming PUBLISH costs
-``tls_record_time`` more (its record decrypted) and so does each copy sent (encrypted); the server's
+``tls_read_time`` more (its record read and decrypted), each copy sent ``tls_write_time``; the server's
 side of a handshake costs ``tls_handshake_time`` when the ClientHello is answered, and each CONNECT
 ``connect_time`` (the password check). A PUBLISH the broker's defences refuse (``acl: own-topics``
 and a client publishing outside its own topics; a payload above ``message_size_limit``) is read and
