@@ -371,15 +371,19 @@ class Machine(Strict):
 # --------------------------------------------------------------------------------------- networks
 
 
-class Outage(Strict):
-    """A time during which the network carries nothing (a cable pulled, a cell down, a jammed channel)."""
+class Period(Strict):
+    """A stretch of simulated time: from ``start`` for ``duration``."""
 
-    start: Time = Field(ge=0, le=MAX_DURATION, description="when the outage begins")
+    start: Time = Field(ge=0, le=MAX_DURATION, description="when it begins")
     duration: Time = Field(gt=0, le=MAX_DURATION, description="how long it lasts")
 
     @property
     def end(self) -> float:
         return self.start + self.duration
+
+
+class Outage(Period):
+    """A time during which the network carries nothing (a cable pulled, a cell down, a jammed channel)."""
 
 
 def _disjoint(outages: list[Outage]) -> list[Outage]:
@@ -1063,15 +1067,8 @@ class Subscriber(Strict):
 # ---------------------------------------------------------------------------------------- attacks
 
 
-class _Attack(Strict):
+class _Attack(Period):
     """A threat acting on the plant from ``start`` for ``duration`` (simulated time)."""
-
-    start: Time = Field(ge=0, le=MAX_DURATION, description="when the attack begins")
-    duration: Time = Field(gt=0, le=MAX_DURATION, description="how long it lasts")
-
-    @property
-    def end(self) -> float:
-        return self.start + self.duration
 
 
 class Flood(_Attack):
