@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.models.framing import Framing
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Flood, Scenario, Spoof, attack_traffic
 
 EVENTS_PER_SECOND = 150_000.0
 FAST_SECONDS_PER_ITEM = 0.2e-6
@@ -83,13 +83,21 @@ def estimate(scenario: Scenario, samples: bool = False) -> Cost:
         for stream in machine.streams.values():
             sent = machine.count * stream.rate * duration
             topic = stream.topic.replace("{id}", "0")
-            tally.publish(scenario, machine.broker, machine.network, topic, stream, sent)
+            tally.publish(
+                scenario,
+                machine.broker,
+                machine.network,
+                topic,
+                stream.qos,
+                stream.payload.mean,
+                sent,
+            )
         pings = 2.0 * duration / machine.client.keep_alive
         tally.frames += machine.count * pings
         tally.events += machine.count * pings
     for attack in scenario.attacks.values():
         active = max(0.0, min(attack.end, duration) - attack.start)
-        if attack.kind in ("flood", "spoof"):
+        if isinstance(attack, Flood | Spoof):
             tally.attack(scenario, attack, active)
         elif attack.kind == "connection_storm":
             tally.events += attack.rate * active  # type: ignore[union-attr]
@@ -129,9 +137,16 @@ class _Tally:
         self.kept: list[float] = []  # per row: the copies it sees
 
     def publish(
-        self, scenario: Scenario, broker: str, network: str, topic: str, stream: object, sent: float
+        self,
+        scenario: Scenario,
+        broker: str,
+        network: str,
+        topic: str,
+        qos: int,
+        payload: float,
+        sent: float,
     ) -> None:
-        """``sent`` messages of ``stream``'s QoS and mean payload on ``topic`` to ``broker``."""
+        """``sent`` messages at ``qos`` of ``payload`` bytes on average on ``topic`` to ``broker``."""
         from sim.models.mqtt.routing import plan_topic
 
         plan = plan_topic(scenario, broker, topic)
@@ -142,7 +157,6 @@ class _Tally:
             if name is not None
         ]
         legs += [scenario.networks[scenario.bridges[b].network] for b in plan.via_bridge]
-        qos, payload = stream.qos, stream.payload.mean  # type: ignore[attr-defined]
         packets = 1 + CONTROL_PACKETS[qos]
         per_message = 0.0
         for leg in legs:
@@ -155,24 +169,12 @@ class _Tally:
         self.kept += [sent] * reached
         self.events += sent * (per_message + reached)
 
-    def attack(self, scenario: Scenario, attack: object, active: float) -> None:
+    def attack(self, scenario: Scenario, attack: Flood | Spoof, active: float) -> None:
         """A flood's or a spoofing device's messages over the ``active`` seconds of the run."""
-        from types import SimpleNamespace
-
-        if attack.kind == "flood":  # type: ignore[attr-defined]
-            devices, rate, topic = attack.devices, attack.rate, attack.topic  # type: ignore[attr-defined]
-            payload, broker = attack.payload, attack.broker  # type: ignore[attr-defined]
-        else:
-            machine, _, name = attack.target.partition(".")  # type: ignore[attr-defined]
-            spec = scenario.machines[machine].streams[name]
-            devices, topic = 1, spec.topic
-            rate = attack.rate or spec.rate  # type: ignore[attr-defined]
-            payload = attack.payload or spec.payload.mean  # type: ignore[attr-defined]
-            broker = attack.broker or scenario.machines[machine].broker  # type: ignore[attr-defined]
-        stream = SimpleNamespace(qos=0, payload=SimpleNamespace(mean=payload))
-        topic = topic.replace("{id}", "0")
-        network = attack.network  # type: ignore[attr-defined]
-        self.publish(scenario, broker, network, topic, stream, devices * rate * active)
+        traffic = attack_traffic(scenario, attack)
+        sent = traffic.devices * traffic.rate * active
+        topic = traffic.topics[0]
+        self.publish(scenario, traffic.broker, attack.network, topic, 0, traffic.payload, sent)
 
 
 def _segments(payload: float, topic: str, qos: int, network: object) -> float:

@@ -54,6 +54,7 @@ from sim.scenario.schema import (
     Jamming,
     Scenario,
     Spoof,
+    attack_traffic,
 )
 
 Progress = Callable[[float], None]
@@ -184,10 +185,10 @@ class Plant:
                 brokers[sub.broker] += 1  # its acknowledgements, PINGREQ
         for attack in sc.attacks.values():
             if isinstance(attack, Flood | Spoof):
-                devices = attack.devices if isinstance(attack, Flood) else 1
-                up[attack.network] += devices
-                down[attack.network] += devices
-                brokers[attacked_broker(sc, attack)] += devices
+                traffic = attack_traffic(sc, attack)
+                up[attack.network] += traffic.devices
+                down[attack.network] += traffic.devices
+                brokers[traffic.broker] += traffic.devices
             elif isinstance(attack, ConnectionStorm):
                 brokers[attack.broker] += 1
         self.up_feeders, self.down_feeders, self.broker_feeders = up, down, brokers
@@ -452,24 +453,15 @@ class Plant:
 
     def _build_publishing_attack(self, name: str, machine: str, attack: Flood | Spoof) -> None:
         sc = self.scenario
-        broker = attacked_broker(sc, attack)
-        if isinstance(attack, Flood):
-            devices, stream, rate, payload = attack.devices, "flood", attack.rate, attack.payload
-            topics = [attack.topic.replace("{id}", str(i)) for i in range(devices)]
-        else:
-            target_machine, _, target_stream = attack.target.partition(".")
-            spec = sc.machines[target_machine].streams[target_stream]
-            devices, stream = 1, attack.target
-            rate = attack.rate if attack.rate is not None else spec.rate
-            payload = attack.payload if attack.payload is not None else spec.payload.mean
-            topics = [spec.topic.replace("{id}", str(attack.instance))]
+        traffic = attack_traffic(sc, attack)
+        broker, devices, stream, rate = traffic.broker, traffic.devices, traffic.label, traffic.rate
         denied = (
             frozenset({self.brokers[broker]})
             if sc.brokers[broker].acl == "own-topics"
             else frozenset()
         )
         client = Client()
-        for i, topic in enumerate(topics):
+        for i, topic in enumerate(traffic.topics):
             key = f"{machine}[{i}]"
             conn = self._connection(key, attack.network, client, broker, attack.host)
             send = self._throttled(self._publisher(key, conn, client, False).publish, broker)
@@ -487,7 +479,7 @@ class Plant:
                     StreamInfo(machine, stream),
                     i,
                     topic,
-                    payload_bytes(payload),
+                    payload_bytes(traffic.payload),
                     rate,
                     first,
                     attack.end,
@@ -644,14 +636,6 @@ class Plant:
         """Drop the pending events, so the plant's reference cycles do not outlive the run."""
         self.env._queue.clear()
         self.calendars.clear()
-
-
-def attacked_broker(scenario: Scenario, attack: Flood | Spoof) -> str:
-    """The broker a publishing attacker writes to: its own, or (spoofing) its target's."""
-    if attack.broker is not None:
-        return attack.broker
-    machine = attack.target.partition(".")[0]  # type: ignore[union-attr]
-    return scenario.machines[machine].broker
 
 
 def conserved(records: list[ReplicationRow]) -> list[ReplicationRow]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
@@ -1143,6 +1144,40 @@ class BroadcastStorm(_Attack):
 Attack = Annotated[
     Flood | Spoof | ConnectionStorm | Jamming | BroadcastStorm, Field(discriminator="kind")
 ]
+
+
+@dataclass(frozen=True)
+class AttackTraffic:
+    """What a publishing attack sends, its defaults resolved: ``devices`` clients to ``broker``,
+    each at ``rate`` with ``payload`` bytes on its topic in ``topics``; its rows' stream
+    ``label`` (``flood``, or the imitated ``machine.stream``)."""
+
+    devices: int
+    label: str
+    rate: float
+    payload: float
+    broker: str
+    topics: tuple[str, ...]
+
+
+def attack_traffic(scenario: Scenario, attack: Flood | Spoof) -> AttackTraffic:
+    """A flood's own figures; a spoofing device's from its target stream where it sets none (the
+    stream's rate, mean payload and broker, the imitated instance's topic)."""
+    if isinstance(attack, Flood):
+        topics = tuple(attack.topic.replace("{id}", str(i)) for i in range(attack.devices))
+        return AttackTraffic(
+            attack.devices, "flood", attack.rate, attack.payload, attack.broker, topics
+        )
+    machine, _, name = attack.target.partition(".")
+    spec = scenario.machines[machine].streams[name]
+    return AttackTraffic(
+        1,
+        attack.target,
+        attack.rate if attack.rate is not None else spec.rate,
+        attack.payload if attack.payload is not None else spec.payload.mean,
+        attack.broker if attack.broker is not None else scenario.machines[machine].broker,
+        (spec.topic.replace("{id}", str(attack.instance)),),
+    )
 
 
 # -------------------------------------------------------------------------------------- benchmark
